@@ -1,0 +1,3 @@
+module github.com/auditpipe/auditpipe/services/ingest
+
+go 1.26

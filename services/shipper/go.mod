@@ -1,0 +1,3 @@
+module github.com/auditpipe/auditpipe/services/shipper
+
+go 1.26

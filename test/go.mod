@@ -1,0 +1,3 @@
+module github.com/auditpipe/auditpipe/test
+
+go 1.26

@@ -1,0 +1,3 @@
+module github.com/auditpipe/auditpipe/tools
+
+go 1.26
