@@ -1,0 +1,43 @@
+package window
+
+import (
+	"context"
+	"fmt"
+)
+
+// Counts is how many windows (or session jobs) are in each state. The lease scripts keep the
+// counts in Redis in the same step as each state change, so reading them costs one command.
+// A window waiting for its settle pass counts as pending. Failed is for session jobs only.
+type Counts struct {
+	Pending, Leased, Done, Cancelled, Failed int64
+}
+
+// Total is the number of items counted.
+func (c Counts) Total() int64 { return c.Pending + c.Leased + c.Done + c.Cancelled + c.Failed }
+
+// EpochCounts counts the windows of an epoch's own ingest by state. The counts of an epoch
+// that was reset stop changing except for windows cancelled by their holders.
+func (s *Store) EpochCounts(ctx context.Context, epoch int64) (Counts, error) {
+	return s.counts(ctx, s.keys.counts(epochQueue(epoch)))
+}
+
+// SessionCounts counts the session jobs by state: Failed are recordings given up on.
+func (s *Store) SessionCounts(ctx context.Context) (Counts, error) {
+	return s.counts(ctx, s.keys.sessionCounts())
+}
+
+func (s *Store) counts(ctx context.Context, key string) (Counts, error) {
+	m, err := s.rdb.HGetAll(ctx, key).Result()
+	if err != nil {
+		return Counts{}, fmt.Errorf("window: read counts: %w", err)
+	}
+	r := &record{fields: m}
+	c := Counts{
+		Pending:   r.int(string(StatePending)),
+		Leased:    r.int(string(StateLeased)),
+		Done:      r.int(string(StateDone)),
+		Cancelled: r.int(string(StateCancelled)),
+		Failed:    r.int(string(StateFailed)),
+	}
+	return c, r.err
+}
