@@ -1,7 +1,43 @@
 #!/usr/bin/env bash
-# make demo: runs what exists of the pipeline. So far that is the foundation only; the
-# simulator and the services replace this message as they land (issues 3 to 6).
+# make demo: runs what exists of the pipeline, on one machine, with no set-up.
+#
+# So far that is teleport-sim, the Teleport Auth Service simulator: the ingest, shipper and
+# admin services replace this script with `auditpipectl demo` when they land (issues 4 to 6).
+# It serves a generated audit log over mutual TLS with live events arriving, then prints what
+# it served. DEMO_SECONDS (default 10) sets how long it runs; Ctrl-C stops it early.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "auditpipe demo: the pipeline services are not built yet; running the test environment instead."
-cd pkg && go test -count=1 -v -run 'RoundTrip' ./testenv/
+
+seconds=${DEMO_SECONDS:-10}
+make --no-print-directory build >/dev/null
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "auditpipe demo — the pipeline services (ingest, shipper, admin) are not built yet;"
+echo "running teleport-sim, the Teleport audit-log simulator they will read from, for ${seconds}s."
+echo
+
+bin/teleport-sim --out "$work/creds" --listen 127.0.0.1:0 --count 5000 --live-rate 20 \
+	--ready-file "$work/ready.json" --manifest "$work/manifest.jsonl" &
+sim=$!
+trap 'kill -TERM $sim 2>/dev/null || true; wait $sim 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'echo; echo "stopped"; exit 130' INT TERM
+
+for _ in $(seq 100); do
+	[ -s "$work/ready.json" ] && break
+	kill -0 $sim 2>/dev/null || { echo "teleport-sim exited early" >&2; exit 1; }
+	sleep 0.1
+done
+[ -s "$work/ready.json" ] || { echo "teleport-sim did not become ready within 10s" >&2; exit 1; }
+echo "ready: $(cat "$work/ready.json")"
+echo
+
+sleep "$seconds" & wait $! || true # wait, unlike sleep, lets a signal run the trap at once
+kill -TERM $sim
+wait $sim || true
+
+total=$(wc -l <"$work/manifest.jsonl")
+echo
+echo "teleport-sim served $total events (5000 generated up front, the rest live at 20/s):"
+grep -o '"type":"[^"]*","time":"[^"]*","kind":"[a-z]*"' "$work/manifest.jsonl" |
+	sed -E 's/"type":"([^"]*)".*"kind":"([a-z]*)"/\2 \1/' | sort | uniq -c | sort -rn | head -25

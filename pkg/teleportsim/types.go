@@ -21,7 +21,7 @@ type Event struct {
 	UID       string    // the "uid" field; empty for recording-only events such as "print"
 	Time      time.Time // the "time" field, UTC
 	Index     int64     // the "ei" field (the event index within a session; 0 for most audit events)
-	SessionID string    // the "sid" field; empty for events outside a session
+	SessionID string    // the "sid" field; empty for events outside a session (set for every event of a recording, although a "print" event's JSON has no sid)
 	Kind      Kind
 	JSON      []byte // the whole event as Teleport would send it; the other fields are parsed from it
 }
@@ -41,7 +41,7 @@ const (
 type SearchQuery struct {
 	From, To time.Time // inclusive range
 	Types    []string  // allow-list; empty means every type
-	Limit    int       // page size; capped at MaxSearchLimit, <= 0 means the cap
+	Limit    int       // page size; <= 0 means DefaultSearchLimit, above MaxSearchLimit is ErrBadRequest (as Teleport's backends)
 	Order    Order
 	StartKey string // opaque cursor from the previous page's last key; valid only for the same query
 }
