@@ -27,3 +27,7 @@ require (
 )
 
 replace github.com/auditpipe/auditpipe/pkg => ../pkg
+
+// See pkg/go.mod: every version of the monolithic genproto is replaced by one without the
+// packages that now live in their own modules, to avoid an ambiguous import.
+replace google.golang.org/genproto => google.golang.org/genproto v0.0.0-20250102185135-69823020774d
