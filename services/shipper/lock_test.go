@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/auditpipe/auditpipe/pkg/event"
+	"github.com/auditpipe/auditpipe/pkg/teleportsim"
+	"github.com/auditpipe/auditpipe/pkg/testenv"
+)
+
+// TestSmokeLock runs the real program with the lock sink against an embedded NATS, a real
+// Redis and the Teleport simulator: four failed logins of one user within the period lock
+// that user once; other events do not reach the sink's consumer.
+func TestSmokeLock(t *testing.T) {
+	t.Parallel()
+	ns := testenv.NATS(t)
+	rds := testenv.Redis(t)
+	simLog, err := teleportsim.NewLog(teleportsim.Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := teleportsim.NewServer(teleportsim.ServerConfig{Log: simLog, CredentialsDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	simCtx, stopSim := context.WithCancel(context.Background())
+	simDone := make(chan error, 1)
+	go func() { simDone <- sim.Run(simCtx) }()
+	t.Cleanup(func() {
+		stopSim()
+		if err := <-simDone; err != nil {
+			t.Errorf("simulator: %v", err)
+		}
+	})
+
+	cfgFile := filepath.Join(t.TempDir(), "auditpipe.toml")
+	toml := fmt.Sprintf(`lock-failed-attempts-count = 3
+lock-period = "1m"
+
+[teleport]
+addr = %q
+identity = %q
+
+[redis]
+addr = %q
+key-prefix = %q
+
+[nats]
+url = %q
+
+[shipper]
+sinks = ["lock"]
+
+[metrics]
+listen = "127.0.0.1:0"
+`, sim.Addr(), sim.Credentials().Identity, rds.Addr, rds.Prefix, ns.URL)
+	if err := os.WriteFile(cfgFile, []byte(toml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sh := startShipper(t, cfgFile, nil, ns, "lock")
+
+	at := time.Now().UTC().Add(-time.Minute)
+	var events []event.Event
+	for i := range 4 {
+		events = append(events, failedLogin(t, fmt.Sprintf("login-%d", i), "alice", at.Add(time.Duration(i)*time.Second)))
+	}
+	other, err := event.Parse(event.Audit, []byte(`{"event":"session.start","uid":"s-1","user":"alice","time":"2025-01-01T00:00:00Z"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh.publish(t, append(events, other))
+	waitFor(t, 30*time.Second, "a lock in Teleport", func() bool { return len(sim.Locks()) > 0 }, sh.done, sh.stderr)
+	time.Sleep(200 * time.Millisecond) // a second lock, if any, would be there now
+	if locks := sim.Locks(); len(locks) != 1 || locks[0].Spec.Target.User != "alice" {
+		t.Errorf("locks = %v; want one, of alice", locks)
+	}
+
+	ready := get(t, "http://"+healthAddr(t, sh.stderr.String())+"/readyz")
+	for _, want := range []string{`"status":"ok"`, `"sink-lock":"ok"`, `"redis":"ok"`, `"teleport":"ok"`} {
+		if !strings.Contains(ready, want) {
+			t.Errorf("/readyz = %s; want %s", ready, want)
+		}
+	}
+	info, err := sh.js.Consumer(sh.ctx, "TELEPORT_EVENTS", "sink-lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.CachedInfo().Delivered.Stream; got > uint64(len(events)) {
+		t.Errorf("the lock consumer was delivered up to stream sequence %d; want only the %d logins", got, len(events))
+	}
+	sh.stop(t)
+}
+
+// failedLogin is a user.login event that failed.
+func failedLogin(t *testing.T, uid, user string, at time.Time) event.Event {
+	t.Helper()
+	body := fmt.Sprintf(`{"event":"user.login","code":"T1000W","uid":%q,"time":%q,"cluster_name":"test",`+
+		`"user":%q,"method":"local","success":false,"error":"invalid username, password or second factor"}`,
+		uid, at.Format(time.RFC3339Nano), user)
+	ev, err := event.Parse(event.Audit, []byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
