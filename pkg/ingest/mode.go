@@ -1,0 +1,104 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/auditpipe/auditpipe/pkg/window"
+)
+
+// Mode is how an epoch's audit log is read.
+type Mode string
+
+const (
+	// ModeAuto probes Teleport: export mode when it serves the bulk export API, else search.
+	ModeAuto Mode = ""
+	// ModeSearch reads search windows with SearchUnstructuredEvents.
+	ModeSearch Mode = "search"
+	// ModeExport reads the export chunks of each UTC day.
+	ModeExport Mode = "export"
+)
+
+// ErrModeConflict: Config.Mode forces a mode other than the one the epoch runs in.
+var ErrModeConflict = errors.New("ingest: mode conflicts with the epoch's")
+
+func parseMode(s string) (Mode, error) {
+	switch m := Mode(s); m {
+	case ModeAuto, ModeSearch, ModeExport:
+		return m, nil
+	}
+	return "", fmt.Errorf("unknown mode %q (want %q, %q or empty for auto)", s, ModeSearch, ModeExport)
+}
+
+// modesKey is the Redis hash of the epochs' modes, epoch number → mode. It lives beside the
+// window package's keys, under the same prefix, outside its hash tag (no script touches it).
+func (e *Engine) modesKey() string { return e.cfg.Window.KeyPrefix + "ingest:modes" }
+
+// modeFor returns the mode of an epoch: the recorded one, else Config.Mode or the probe's
+// answer, recorded by the first replica to ask (HSETNX), so every replica and every restart
+// reads an epoch by one path. A forced mode that differs from the recorded one is
+// ErrModeConflict: the admin resets the start time to change modes.
+func (e *Engine) modeFor(ctx context.Context, epoch window.Epoch) (Mode, error) {
+	e.modeMu.Lock()
+	defer e.modeMu.Unlock()
+	if e.modeEpoch == epoch.Number && e.mode != ModeAuto {
+		return e.mode, nil
+	}
+	field := strconv.FormatInt(epoch.Number, 10)
+	recorded, err := e.rdb.HGet(ctx, e.modesKey(), field).Result()
+	if errors.Is(err, redis.Nil) {
+		want := e.cfg.Mode
+		if want == ModeAuto {
+			if want, err = e.probe(ctx); err != nil {
+				return "", err
+			}
+		}
+		if err := e.rdb.HSetNX(ctx, e.modesKey(), field, string(want)).Err(); err != nil {
+			return "", fmt.Errorf("ingest: record the mode of epoch %d: %w", epoch.Number, err)
+		}
+		recorded, err = e.rdb.HGet(ctx, e.modesKey(), field).Result()
+	}
+	if err != nil {
+		return "", fmt.Errorf("ingest: read the mode of epoch %d: %w", epoch.Number, err)
+	}
+	mode, err := parseMode(recorded)
+	if err != nil || mode == ModeAuto {
+		return "", fmt.Errorf("ingest: epoch %d has a bad recorded mode %q", epoch.Number, recorded)
+	}
+	if e.cfg.Mode != ModeAuto && e.cfg.Mode != mode {
+		return "", fmt.Errorf("%w: configured %s, epoch %d runs in %s mode; reset the start time to change modes",
+			ErrModeConflict, e.cfg.Mode, epoch.Number, mode)
+	}
+	if e.mode != mode || e.modeEpoch != epoch.Number {
+		e.log.Info("mode", "epoch", epoch.Number, "mode", mode, "start", epoch.Start)
+	}
+	e.mode, e.modeEpoch = mode, epoch.Number
+	return mode, nil
+}
+
+// probe asks Teleport whether it serves the bulk export API, retrying transient errors; a
+// NotImplemented error means no, as does false.
+func (e *Engine) probe(ctx context.Context) (Mode, error) {
+	ok, err := call(ctx, e.retrier("probe-export"), func() (bool, error) { return e.src.ProbeExport(ctx) })
+	if class, isSource := classOf(err); isSource && class == NotImplemented {
+		return ModeSearch, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if ok {
+		return ModeExport, nil
+	}
+	return ModeSearch, nil
+}
+
+// currentMode is the mode of the epoch asked last, for Status.
+func (e *Engine) currentMode() Mode {
+	e.modeMu.Lock()
+	defer e.modeMu.Unlock()
+	return e.mode
+}

@@ -1,0 +1,218 @@
+// Command auditpipe-ingest reads a Teleport cluster's audit log and session recordings into the
+// JetStream stream (TELEPORT_EVENTS by default). Any number of replicas share the work through
+// leases in Redis; the engine is package ingest, and this command only wires it:
+// configuration → Teleport, Redis and NATS clients → the engine and the health server, until
+// a signal.
+//
+//	auditpipe-ingest --config /etc/auditpipe/auditpipe.toml
+//
+// It serves /healthz, /readyz and /metrics on metrics.listen, reloads the Teleport identity
+// file on SIGHUP (with teleport.refresh.enabled), and stops gracefully on SIGTERM or SIGINT:
+// the pages in hand are published and committed, the leases released, and it exits 0. Run
+// `auditpipe-ingest --help` for the flags; docs/operations.md describes operating it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"runtime"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/auditpipe/auditpipe/pkg/config"
+	"github.com/auditpipe/auditpipe/pkg/health"
+	"github.com/auditpipe/auditpipe/pkg/ingest"
+	"github.com/auditpipe/auditpipe/pkg/teleportsrc"
+)
+
+// version is the release, set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// healthDrain bounds the shutdown of the health server.
+const healthDrain = 5 * time.Second
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "auditpipe-ingest:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole program. args are the command-line arguments without the program name, env
+// the environment as os.Environ gives it. It returns nil after a graceful stop (ctx ended) or,
+// with exit-on-last-event, once the log up to the start is exported; flag.ErrHelp after
+// --help; otherwise the error that stopped it. The usage goes to stderr, --version to stdout,
+// logs to stderr.
+func run(ctx context.Context, args, env []string, stdout, stderr io.Writer) error {
+	opts, err := parseFlags(args, env, stderr)
+	if err != nil {
+		return err
+	}
+	if opts.version {
+		_, err := fmt.Fprintf(stdout, "auditpipe-ingest %s (%s)\n", version, runtime.Version())
+		return err
+	}
+	cfg, err := loadConfig(opts, env, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(cfg.Log.Handler(stderr))
+	engCfg := ingest.FromConfig(cfg, opts.owner)
+	if err := engCfg.Validate(); err != nil {
+		return err
+	}
+	logger.Info("auditpipe-ingest starting", "version", version, "owner", opts.owner, "config", cfg)
+	return serve(ctx, cfg, engCfg, logger)
+}
+
+// serve runs the replica configured by cfg and eng: the health server, the clients, the engine
+// and the SIGHUP reloads, until ctx ends (then it drains), the engine returns, or one of them
+// fails. The health server outlives the engine, so /metrics stays up while it drains; /readyz
+// fails from the stop on.
+func serve(ctx context.Context, cfg *config.Config, eng ingest.Config, logger *slog.Logger) error {
+	reg := prometheus.NewRegistry()
+	if err := errors.Join(
+		reg.Register(collectors.NewGoCollector()),
+		reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})),
+	); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	hs := health.NewServer(reg)
+	var lis net.Listener
+	if cfg.Metrics.Listen != "" {
+		var err error
+		if lis, err = net.Listen("tcp", cfg.Metrics.Listen); err != nil {
+			return fmt.Errorf("metrics.listen: %w", err)
+		}
+		logger.Info("serving /healthz, /readyz and /metrics", "addr", lis.Addr().String())
+	}
+
+	// SIGHUP reloads the Teleport credentials. Caught from the start: its default action
+	// would end the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	// gctx ends on ctx or when a job fails; svcCtx, for the health server and the reloads,
+	// when the engine has returned.
+	g, gctx := errgroup.WithContext(ctx)
+	svcCtx, stopSvc := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSvc()
+	var engine atomic.Pointer[ingest.Engine]
+	hs.AddCheck("ingest", func(context.Context) error {
+		switch e := engine.Load(); {
+		case gctx.Err() != nil:
+			return errors.New("stopping")
+		case e == nil || !e.Status().Running:
+			return errors.New("not running")
+		}
+		return nil
+	})
+	if lis != nil {
+		g.Go(func() error { return hs.Serve(svcCtx, lis, healthDrain) })
+	}
+
+	d, err := connect(gctx, cfg, eng, reg, logger, hs)
+	if err != nil {
+		stopSvc()
+		err = errors.Join(err, g.Wait(), d.close())
+		if ctx.Err() != nil {
+			logger.Info("auditpipe-ingest stopped before it started", "cause", context.Cause(ctx))
+			return nil
+		}
+		return err
+	}
+	e, err := ingest.New(eng, ingest.Deps{
+		Source:     d.teleport,
+		Redis:      d.redis,
+		JetStream:  d.js,
+		Registerer: reg,
+		Logger:     logger,
+	})
+	if err != nil {
+		stopSvc()
+		return errors.Join(err, g.Wait(), d.close())
+	}
+	engine.Store(e)
+	g.Go(func() error {
+		defer stopSvc()
+		err := e.Run(gctx)
+		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+			return nil // stopped at start, before Run had anything to drain
+		}
+		return err
+	})
+	g.Go(func() error {
+		reloadOnHangup(svcCtx, hup, d.teleport, logger)
+		return nil
+	})
+	if err := errors.Join(g.Wait(), d.close()); err != nil {
+		return err
+	}
+	logger.Info("auditpipe-ingest stopped", "events", e.Status().Events)
+	return nil
+}
+
+// loadConfig loads the configuration from the file, env and the flags, logs Load's warnings
+// (with the log settings it loaded, or the defaults when it failed) and validates it for the
+// ingest service. Its errors list every problem, each naming its key.
+func loadConfig(opts options, env []string, stderr io.Writer) (*config.Config, error) {
+	cfg, warnings, err := config.Load(config.Sources{
+		File:     opts.configFile,
+		Env:      env,
+		Flags:    opts.settings,
+		AllowEnv: []string{envOwner},
+	})
+	logCfg := config.Default().Log
+	if cfg != nil {
+		logCfg = cfg.Log
+	}
+	logger := slog.New(logCfg.Handler(stderr))
+	for _, w := range warnings {
+		logger.Warn("configuration", "source", w.Source, "key", w.Key, "warning", w.Message)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("configuration:\n%w", err)
+	}
+	if err := cfg.ValidateFor(config.ServiceIngest); err != nil {
+		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	return cfg, nil
+}
+
+// reloadOnHangup reloads the Teleport identity file on every SIGHUP until ctx ends. A failed
+// reload keeps the current certificate, as teleportsrc does.
+func reloadOnHangup(ctx context.Context, hup <-chan os.Signal, tc *teleportsrc.Client, logger *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		switch err := tc.Reload(); {
+		case err == nil:
+			logger.Info("SIGHUP: reloaded the Teleport credentials", "cert_expiry", tc.CertExpiry())
+		case errors.Is(err, teleportsrc.ErrReloadDisabled):
+			logger.Warn("SIGHUP: no credentials to reload; reloading needs teleport.identity with teleport.refresh.enabled = true")
+		default:
+			logger.Error("SIGHUP: reloading the Teleport credentials failed; keeping the current certificate", "err", err)
+		}
+	}
+}
