@@ -16,7 +16,7 @@ BINARIES := \
 	teleport-sim=tools/teleport-sim
 
 GO ?= go
-TEST_FLAGS ?= -race -count=1 -timeout 8m
+TEST_FLAGS ?= -race -count=1 -timeout 15m
 # The test module drives real binaries (built without -race) as processes; instrumenting its
 # harness only slows the embedded NATS it hosts, so it runs without -race to keep make test short.
 NORACE_MODULES := test

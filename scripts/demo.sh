@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # make demo: runs what exists of the pipeline, on one machine, with no set-up.
 #
-# So far that is teleport-sim, the Teleport Auth Service simulator: the ingest, shipper and
-# admin services replace this script with `auditpipectl demo` when they land (issues 4 to 6).
+# So far that is teleport-sim, the Teleport Auth Service simulator. The ingest and shipper
+# binaries exist, but the verb that wires every service together on one machine is
+# `auditpipectl demo`, which lands with the admin service (issue 6) and replaces this script.
 # It serves a generated audit log over mutual TLS with live events arriving, then prints what
 # it served. DEMO_SECONDS (default 10) sets how long it runs; Ctrl-C stops it early.
 set -euo pipefail
@@ -13,7 +14,7 @@ make --no-print-directory build >/dev/null
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-echo "auditpipe demo — the pipeline services (ingest, shipper, admin) are not built yet;"
+echo "auditpipe demo — the one-command pipeline demo (auditpipectl demo) lands with the admin service;"
 echo "running teleport-sim, the Teleport audit-log simulator they will read from, for ${seconds}s."
 echo
 
