@@ -12,8 +12,9 @@ import (
 type activity struct {
 	mu    sync.Mutex
 	slots []*slot
-	// claimed is when a claim that got work last started.
-	claimed time.Time
+	// active is the last time a worker had work: the start of a claim that got some, or the
+	// end of a hold (whose work may have queued more, e.g. recordings).
+	active time.Time
 }
 
 // slot is one worker's entry. Its methods are called by that worker only; they lock the
@@ -34,11 +35,12 @@ func (a *activity) slot(owner string) *slot {
 	return s
 }
 
-// drop unregisters a worker.
+// drop unregisters a worker, which ended its hold.
 func (a *activity) drop(s *slot) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.slots = slices.DeleteFunc(a.slots, func(x *slot) bool { return x == s })
+	a.active = time.Now()
 }
 
 // hold records work claimed by a claim started at claimed (zero: handed over, not claimed).
@@ -46,8 +48,8 @@ func (s *slot) hold(claimed time.Time, id, kind string) {
 	s.a.mu.Lock()
 	defer s.a.mu.Unlock()
 	s.held = &Held{Worker: s.owner, ID: id, Kind: kind, Since: time.Now().UTC()}
-	if claimed.After(s.a.claimed) {
-		s.a.claimed = claimed
+	if claimed.After(s.a.active) {
+		s.a.active = claimed
 	}
 }
 
@@ -56,6 +58,7 @@ func (s *slot) free() {
 	s.a.mu.Lock()
 	defer s.a.mu.Unlock()
 	s.held = nil
+	s.a.active = time.Now()
 }
 
 // markEmpty records a claim, started at claimed, that found no work.
@@ -69,13 +72,13 @@ func (s *slot) markEmpty(claimed time.Time) {
 type quiet int
 
 const (
-	// busy: a worker holds something, or a claim started after t got work.
+	// busy: a worker holds something, or had work after t.
 	busy quiet = iota
-	// settling: no worker holds anything and no claim since t got work, but some worker has
-	// not tried a claim since t yet.
+	// settling: no worker holds anything or had work after t, but some worker has not tried
+	// a claim since t yet.
 	settling
-	// idle: every worker is idle and has found no work in a claim started after t, and no
-	// claim started after t got any.
+	// idle: no worker had work after t, and every one has found no work in a claim started
+	// after t.
 	idle
 )
 
@@ -83,7 +86,7 @@ const (
 func (a *activity) since(t time.Time) quiet {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.claimed.After(t) {
+	if a.active.After(t) {
 		return busy
 	}
 	q := idle

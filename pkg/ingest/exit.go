@@ -9,8 +9,9 @@ import "time"
 //     ending after it), and
 //   - no session job is pending (due now or backing off) or leased,
 //
-// and since t every worker of this replica has found nothing to claim, with no claim getting
-// work: so no window or job was claimable either. Windows that wait for their settle pass are
+// and since t no worker of this replica has had work (claimed or finished any) and every one
+// has found nothing to claim: so no window or job was claimable either, and nothing finished
+// since could have queued more. Windows that wait for their settle pass are
 // pending but not claimable, and are left for a later run. since is the t of an earlier call
 // (zero: none) and the result the t for the next call.
 func (r *run) exitCheck(sh shared, readAt, since time.Time) time.Time {

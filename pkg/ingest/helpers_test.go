@@ -214,6 +214,30 @@ type env struct {
 	rdb    *redis.Client
 	js     jetstream.JetStream
 	stream string
+	// ensure serializes the replicas' stream creations and updates (see serialJS).
+	ensure sync.Mutex
+}
+
+// serialJS is a replica's JetStream handle whose stream and bucket creations and updates
+// take turns with the other replicas' of the env. nats-server v2.12.1 reads every stream's
+// config without its lock while it creates or updates one (jsAccount.tieredReservation),
+// which the race detector reports when replicas that share an embedded server start at once
+// and each runs stream.Ensure. The server's race, not the engine's.
+type serialJS struct {
+	jetstream.JetStream
+	mu *sync.Mutex
+}
+
+func (s serialJS) CreateOrUpdateStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.JetStream.CreateOrUpdateStream(ctx, cfg)
+}
+
+func (s serialJS) CreateOrUpdateObjectStore(ctx context.Context, cfg jetstream.ObjectStoreConfig) (jetstream.ObjectStore, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.JetStream.CreateOrUpdateObjectStore(ctx, cfg)
 }
 
 func newEnv(t testing.TB) *env {
@@ -283,7 +307,8 @@ func (e *env) engine(cfg ingest.Config, src ingest.Source) *replica {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	deps := ingest.Deps{Source: src, Redis: r.rdb, JetStream: js, Registerer: r.reg, Logger: testLogger(e.t, cfg.Owner)}
+	deps := ingest.Deps{Source: src, Redis: r.rdb, JetStream: serialJS{JetStream: js, mu: &e.ensure},
+		Registerer: r.reg, Logger: testLogger(e.t, cfg.Owner)}
 	if _, ok := src.(*simSource); ok {
 		deps.Classify = classifySim // else the default, teleportsrc's
 	}
