@@ -267,3 +267,26 @@ type FailedEntry struct {
 	ID    uint64 `json:"id"`
 	Error string `json:"error"`
 }
+
+// IngestMember is the Status an ingest replica reports in its beats (Member.Status).
+type IngestMember struct {
+	Mode        string    `json:"mode"`
+	Running     bool      `json:"running"`
+	DryRun      bool      `json:"dry_run,omitempty"`
+	NewestEvent time.Time `json:"newest_event,omitzero"`
+	LagSeconds  float64   `json:"lag_seconds"`
+	Read        int64     `json:"events_read"`
+	Published   int64     `json:"events_published"`
+	Duplicates  int64     `json:"events_duplicate"`
+	// Held is how many windows and session jobs its workers hold now.
+	Held int `json:"held"`
+}
+
+// ShipperMember is the Status a shipper replica reports in its beats (Member.Status).
+type ShipperMember struct {
+	Sinks []string `json:"sinks"`
+	// Blocked lists the sinks that refuse every event now (e.g. Datadog answering 401).
+	Blocked []string `json:"blocked,omitempty"`
+	// Delivered counts the events each sink accepted from this replica since it started.
+	Delivered map[string]int64 `json:"delivered,omitempty"`
+}

@@ -52,6 +52,9 @@ type Replay struct {
 	FinishedAt time.Time
 	// Windows counts the replay's windows by state: Done of Total() is its progress.
 	Windows Counts
+	// Events counts the events its windows published (AddReplayEvents); a page published
+	// twice after a crash counts twice.
+	Events int64
 }
 
 // CreateReplay creates a replay and all its windows in one atomic step: search windows of
@@ -141,6 +144,7 @@ func (s *Store) Replay(ctx context.Context, id string) (Replay, error) {
 			Done:      c.int(string(StateDone)),
 			Cancelled: c.int(string(StateCancelled)),
 		},
+		Events: r.int("events"),
 	}
 	if r.err != nil {
 		return Replay{}, r.err
@@ -163,6 +167,19 @@ func (s *Store) Replays(ctx context.Context) ([]Replay, error) {
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// AddReplayEvents adds n to the events count of replay id, which ingest calls after each page
+// of a replay window is published. A replay that does not exist (deleted, or never created) is
+// left alone: the count never creates a replay record.
+func (s *Store) AddReplayEvents(ctx context.Context, id string, n int64) error {
+	if n == 0 {
+		return nil
+	}
+	if err := addReplayEventsScript.Run(ctx, s.rdb, []string{s.keys.replay(id)}, n).Err(); err != nil {
+		return fmt.Errorf("window: count replay %s events: %w", id, err)
+	}
+	return nil
 }
 
 // ReplayWindows lists a replay's windows in order of From.

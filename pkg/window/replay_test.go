@@ -144,3 +144,27 @@ func TestCreateReplayRejects(t *testing.T) {
 		t.Fatalf("rejected specs left replays: %+v, %v", all, err)
 	}
 }
+
+func TestAddReplayEvents(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	s := e.replica()
+	ctx := t.Context()
+	if _, err := s.CreateReplay(ctx, window.ReplaySpec{ID: "r3", From: t0.Add(-time.Hour), To: t0, WindowSize: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int64{20, 0, 7} {
+		if err := s.AddReplayEvents(ctx, "r3", n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r, err := s.Replay(ctx, "r3"); err != nil || r.Events != 27 {
+		t.Fatalf("Replay = %+v, %v; want 27 events", r, err)
+	}
+	// Counting for a replay that does not exist creates nothing.
+	if err := s.AddReplayEvents(ctx, "gone", 5); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Replay(ctx, "gone")
+	wantErr(t, "read a replay only counted", err, window.ErrNotFound)
+}

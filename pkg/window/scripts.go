@@ -28,6 +28,8 @@ var (
 	planLua string
 	//go:embed lua/replay.lua
 	replayLua string
+	//go:embed lua/replay_events.lua
+	replayEventsLua string
 	//go:embed lua/cancel_replay.lua
 	cancelReplayLua string
 	//go:embed lua/init_epoch.lua
@@ -50,19 +52,20 @@ var (
 func script(body string) *redis.Script { return redis.NewScript(preludeLua + "\n" + body) }
 
 var (
-	claimScript          = script(claimLua)
-	renewScript          = script(renewLua)
-	commitScript         = script(commitLua)
-	releaseScript        = script(releaseLua)
-	completeScript       = script(completeLua)
-	planScript           = script(planLua)
-	replayScript         = script(replayLua)
-	cancelReplayScript   = script(cancelReplayLua)
-	initEpochScript      = script(initEpochLua)
-	resetEpochScript     = script(resetEpochLua)
-	enqueueSessionScript = script(enqueueSessionLua)
-	finishSessionScript  = script(finishSessionLua)
-	leaderAcquireScript  = script(leaderAcquireLua)
-	leaderRenewScript    = script(leaderRenewLua)
-	leaderResignScript   = script(leaderResignLua)
+	claimScript           = script(claimLua)
+	renewScript           = script(renewLua)
+	commitScript          = script(commitLua)
+	releaseScript         = script(releaseLua)
+	completeScript        = script(completeLua)
+	planScript            = script(planLua)
+	replayScript          = script(replayLua)
+	addReplayEventsScript = script(replayEventsLua)
+	cancelReplayScript    = script(cancelReplayLua)
+	initEpochScript       = script(initEpochLua)
+	resetEpochScript      = script(resetEpochLua)
+	enqueueSessionScript  = script(enqueueSessionLua)
+	finishSessionScript   = script(finishSessionLua)
+	leaderAcquireScript   = script(leaderAcquireLua)
+	leaderRenewScript     = script(leaderRenewLua)
+	leaderResignScript    = script(leaderResignLua)
 )
