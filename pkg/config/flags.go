@@ -20,3 +20,22 @@ func ParseSetFlags(args []string) (map[string]string, error) {
 	}
 	return flags, nil
 }
+
+// SetFlags is a repeatable --set flag (a flag.Value): each argument is one "key=value", kept
+// in order for [ParseSetFlags].
+type SetFlags []string
+
+// String shows only the keys: a value may be a secret's file name or worse.
+func (s *SetFlags) String() string {
+	keys := make([]string, len(*s))
+	for i, arg := range *s {
+		keys[i], _, _ = strings.Cut(arg, "=")
+	}
+	return strings.Join(keys, ",")
+}
+
+// Set appends one argument.
+func (s *SetFlags) Set(arg string) error {
+	*s = append(*s, arg)
+	return nil
+}

@@ -31,7 +31,7 @@ type options struct {
 func parseFlags(args, env []string, stderr io.Writer) (options, error) {
 	var (
 		opts options
-		sets setFlag
+		sets config.SetFlags
 		fs   = flag.NewFlagSet("auditpipe-ingest", flag.ContinueOnError)
 	)
 	fs.SetOutput(stderr)
@@ -83,23 +83,6 @@ Flags:
 		opts.owner = ownerDefault(env)
 	}
 	return opts, nil
-}
-
-// setFlag collects the arguments of a repeatable flag.
-type setFlag []string
-
-// String shows only the keys: a value may be a secret's file name or worse.
-func (s *setFlag) String() string {
-	keys := make([]string, len(*s))
-	for i, arg := range *s {
-		keys[i], _, _ = strings.Cut(arg, "=")
-	}
-	return strings.Join(keys, ",")
-}
-
-func (s *setFlag) Set(arg string) error {
-	*s = append(*s, arg)
-	return nil
 }
 
 // ownerDefault returns the replica id when --owner is not given: AUDITPIPE_OWNER in env when

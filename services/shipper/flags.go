@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/auditpipe/auditpipe/pkg/config"
 )
@@ -23,7 +22,7 @@ type options struct {
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var (
 		opts  options
-		sets  setFlag
+		sets  config.SetFlags
 		sinks string
 		fs    = flag.NewFlagSet("auditpipe-shipper", flag.ContinueOnError)
 	)
@@ -69,21 +68,4 @@ Flags:
 	})
 	opts.settings = settings
 	return opts, nil
-}
-
-// setFlag collects the arguments of a repeatable flag.
-type setFlag []string
-
-// String shows only the keys: a value may be a secret's file name or worse.
-func (s *setFlag) String() string {
-	keys := make([]string, len(*s))
-	for i, arg := range *s {
-		keys[i], _, _ = strings.Cut(arg, "=")
-	}
-	return strings.Join(keys, ",")
-}
-
-func (s *setFlag) Set(arg string) error {
-	*s = append(*s, arg)
-	return nil
 }

@@ -1,4 +1,4 @@
-package main
+package clients
 
 import (
 	"os"
@@ -60,7 +60,7 @@ func TestNewRedis(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rdb, err := newRedis(tt.given)
+			rdb, err := Redis(tt.given)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)

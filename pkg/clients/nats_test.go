@@ -1,0 +1,64 @@
+package clients
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/auditpipe/auditpipe/pkg/config"
+	"github.com/auditpipe/auditpipe/pkg/testenv"
+)
+
+func TestNATSReconnectsAndLogs(t *testing.T) {
+	srv := testenv.NATS(t)
+	var logs syncBuffer
+	nc, err := NATS(config.NATS{URL: srv.URL}, "auditpipe-test r1", slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if nc.Opts.Name != "auditpipe-test r1" {
+		t.Errorf("connection name %q", nc.Opts.Name)
+	}
+	srv.Restart()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(logs.String(), "NATS reconnected") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, want := range []string{"NATS connection lost; reconnecting", "NATS reconnected"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs lack %q:\n%s", want, logs.String())
+		}
+	}
+	if !nc.IsConnected() {
+		t.Fatalf("not connected after the restart: %v", nc.Status())
+	}
+}
+
+func TestNATSFirstConnectionMustSucceed(t *testing.T) {
+	_, err := NATS(config.NATS{URL: "nats://127.0.0.1:1"}, "x", slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), "nats: connect to nats://127.0.0.1:1") {
+		t.Fatalf("err = %v, want one naming the URL", err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the NATS callbacks' goroutine.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
