@@ -58,11 +58,13 @@ func New(cfg config.Datadog, opts ...Option) (*Sink, error) {
 	if hc == nil {
 		hc = defaultHTTPClient()
 	}
+	metered := *hc
+	metered.Transport = m.Transport(hc.Transport)
 	return &Sink{
-		api:      newLogsAPI(base, metered(hc, m)),
+		api:      newLogsAPI(base, &metered),
 		items:    newItemMaker(cfg),
 		maxItems: maxItems,
-		keys:     newKeyring(cfg, key, o.logger, m.blocked),
+		keys:     newKeyring(cfg, key, o.logger, m.Blocked),
 		metrics:  m,
 	}, nil
 }

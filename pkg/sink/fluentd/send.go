@@ -86,7 +86,7 @@ func (s *Sink) attempt(ctx context.Context, target string, payload []byte, encod
 	start := time.Now()
 	resp, err := s.client.Do(req)
 	if err != nil {
-		s.metrics.observe(0, time.Since(start), len(payload))
+		s.metrics.Observe(0, time.Since(start), int64(len(payload)))
 		result := failure(ctx, rctx, s.timeout, err)
 		if !reused && !result.Blocked && ctx.Err() == nil && closedConnection(err) {
 			if refusal := s.prober.refusal(ctx, target); refusal != nil {
@@ -98,7 +98,7 @@ func (s *Sink) attempt(ctx context.Context, target string, payload []byte, encod
 	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, excerptBytes))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainBytes))
 	_ = resp.Body.Close()
-	s.metrics.observe(resp.StatusCode, time.Since(start), len(payload))
+	s.metrics.Observe(resp.StatusCode, time.Since(start), int64(len(payload)))
 	return answer{status: resp.StatusCode, reused: reused, result: outcome(resp, excerpt)}
 }
 

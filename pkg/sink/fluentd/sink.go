@@ -68,7 +68,7 @@ type Sink struct {
 	maxRequestBytes int
 	timeout         time.Duration
 	gzip            bool
-	metrics         *metrics
+	metrics         *sink.HTTPMetrics
 	prober          *prober
 }
 
