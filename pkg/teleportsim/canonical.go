@@ -8,7 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+
+	"github.com/auditpipe/auditpipe/pkg/jsonstring"
 )
 
 // CanonicalJSON returns the canonical form of a JSON document: keys of every object sorted, no
@@ -51,7 +52,7 @@ func (o *object) add(key string, start int) {
 
 func (o *object) str(key, v string) {
 	s := len(o.buf)
-	o.buf = appendString(o.buf, v)
+	o.buf = jsonstring.Append(o.buf, v)
 	o.add(key, s)
 }
 
@@ -82,7 +83,7 @@ func (o *object) strs(key string, v []string) {
 		if i > 0 {
 			o.buf = append(o.buf, ',')
 		}
-		o.buf = appendString(o.buf, e)
+		o.buf = jsonstring.Append(o.buf, e)
 	}
 	o.buf = append(o.buf, ']')
 	o.add(key, s)
@@ -116,63 +117,9 @@ func (o *object) bytes() []byte {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = appendString(out, m.key)
+		out = jsonstring.Append(out, m.key)
 		out = append(out, ':')
 		out = append(out, o.buf[m.start:m.end]...)
 	}
 	return append(out, '}')
-}
-
-// appendString appends s as a JSON string, escaped exactly as encoding/json escapes it with
-// HTML escaping off (invalid UTF-8 becomes U+FFFD).
-func appendString(dst []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if b := s[i]; b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '\\', '"':
-				dst = append(dst, '\\', b)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[b>>4], hex[b&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		c, size := utf8.DecodeRuneInString(s[i:])
-		if c == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if c == '\u2028' || c == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hex[c&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

@@ -5,12 +5,12 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"unicode/utf8"
 
 	auditlogpb "github.com/gravitational/teleport/api/gen/proto/go/teleport/auditlog/v1"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/auditpipe/auditpipe/pkg/event"
+	"github.com/auditpipe/auditpipe/pkg/jsonstring"
 )
 
 // toEvent converts an event as Teleport sends it into the envelope auditpipe moves. The body is
@@ -67,7 +67,7 @@ func appendStruct(b []byte, s *structpb.Struct) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, k)
+		b = jsonstring.Append(b, k)
 		b = append(b, ':')
 		b = appendValue(b, fields[k])
 	}
@@ -81,7 +81,7 @@ func appendValue(b []byte, v *structpb.Value) []byte {
 	case *structpb.Value_NumberValue:
 		return appendNumber(b, k.NumberValue)
 	case *structpb.Value_StringValue:
-		return appendString(b, k.StringValue)
+		return jsonstring.Append(b, k.StringValue)
 	case *structpb.Value_StructValue:
 		return appendStruct(b, k.StructValue)
 	case *structpb.Value_ListValue:
@@ -119,49 +119,4 @@ func appendNumber(b []byte, f float64) []byte {
 		}
 	}
 	return b
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string. Invalid UTF-8 (which protobuf does not let through
-// in a string field) would be written as U+FFFD.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
