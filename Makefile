@@ -1,5 +1,7 @@
-# auditpipe — build, test, demo, bench, lint, tidy.
-# Modules are found, not listed: every directory with a go.mod (see go.work).
+# auditpipe — build, test, demo, bench, lint, tidy, images, helm-lint.
+# Modules are found, not listed: every directory with a go.mod (see go.work). A module that
+# go.work does not use (deploy: Helm's Kubernetes dependencies must stay out of the
+# workspace's one build list) is built, tested and linted on its own, with GOWORK=off.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
@@ -16,14 +18,30 @@ BINARIES := \
 	teleport-sim=tools/teleport-sim
 
 GO ?= go
+# The modules go.work uses, from its `use` entries ("./pkg" -> pkg); the others (deploy) run
+# with GOWORK=off: inside the workspace, go refuses a module it does not list.
+WORK_MODULES := $(patsubst ./%,%,$(shell $(GO) work edit -json 2>/dev/null | sed -n 's/^.*"DiskPath": *"\([^"]*\)".*$$/\1/p'))
+OUTSIDE_WORK = $(filter-out $(WORK_MODULES),$(MODULES))
 TEST_FLAGS ?= -race -count=1 -timeout 15m
 # The test module drives real binaries (built without -race) as processes; instrumenting its
 # harness only slows the embedded NATS it hosts, so it runs without -race to keep make test short.
-NORACE_MODULES := test
+# deploy renders files: it has no concurrency to race-check, and -race would rebuild Helm and
+# the Kubernetes API packages instrumented, for minutes.
+NORACE_MODULES := test deploy
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BENCH_RESULTS ?= bench/results.txt
 
-.PHONY: all build test demo bench lint tidy redis-server help
+# make images: one image per Dockerfile, <IMAGE_REGISTRY>/<name>:<IMAGE_TAG> (deploy/compose and
+# deploy/helm use these names), built from the repository root. Needs a Docker engine.
+IMAGE_REGISTRY ?= auditpipe
+IMAGE_TAG ?= dev
+IMAGES := \
+	auditpipe-ingest=services/ingest/Dockerfile \
+	auditpipe-shipper=services/shipper/Dockerfile \
+	auditpipe-admin=services/admin/Dockerfile \
+	teleport-sim=tools/teleport-sim/Dockerfile
+
+.PHONY: all build test demo bench lint tidy images helm-lint redis-server help
 
 all: build
 
@@ -34,6 +52,8 @@ help:
 	@echo "make bench  run the benchmarks and write $(BENCH_RESULTS)"
 	@echo "make lint   gofmt, go vet and staticcheck on every module"
 	@echo "make tidy   go mod tidy in every module, then go work sync"
+	@echo "make images       docker build every service image (needs Docker)"
+	@echo "make helm-lint    lint and render the Helm chart, validate what it renders (deploy module)"
 
 build:
 	@mkdir -p bin
@@ -55,7 +75,8 @@ test: redis-server
 		echo "=== module $$m"; \
 		flags="$(TEST_FLAGS)"; \
 		case " $(NORACE_MODULES) " in *" $$m "*) flags=$${flags//-race/};; esac; \
-		(cd $$m && $(GO) test $$flags ./...) || failed="$$failed $$m"; \
+		gowork=""; case " $(OUTSIDE_WORK) " in *" $$m "*) gowork="GOWORK=off";; esac; \
+		(cd $$m && env $$gowork $(GO) test $$flags ./...) || failed="$$failed $$m"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "FAILED modules:$$failed"; exit 1; fi; \
 	echo "all modules passed: $(CODE_MODULES)"
@@ -67,16 +88,32 @@ bench: redis-server
 	@mkdir -p $(dir $(BENCH_RESULTS))
 	@{ echo "# auditpipe benchmarks — $$(date -u +%Y-%m-%dT%H:%MZ), $$(nproc) cores, $$($(GO) env GOVERSION)"; \
 	for m in $(CODE_MODULES); do \
-		(cd $$m && $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./...) | grep -E '^(Benchmark|pkg:|ok|FAIL)'; \
+		gowork=""; case " $(OUTSIDE_WORK) " in *" $$m "*) gowork="GOWORK=off";; esac; \
+		(cd $$m && env $$gowork $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 30m ./...) | grep -E '^(Benchmark|pkg:|ok|FAIL)'; \
 	done; } | tee $(BENCH_RESULTS)
 
 lint:
 	@out=$$(gofmt -l $(CODE_MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@for m in $(CODE_MODULES); do \
 		echo "=== lint $$m"; \
-		(cd $$m && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...); \
+		gowork=""; case " $(OUTSIDE_WORK) " in *" $$m "*) gowork="GOWORK=off";; esac; \
+		(cd $$m && env $$gowork $(GO) vet ./... && env $$gowork $(GO) run $(STATICCHECK) ./...); \
 	done
 
+# Every module is tidied on its own (GOWORK=off), those outside go.work included; go work sync
+# then lines the workspace's modules up on one build list, which modules outside it are not on.
 tidy:
 	@for m in $(MODULES); do echo "tidy $$m"; (cd $$m && GOWORK=off $(GO) mod tidy); done
 	@$(GO) work sync
+
+# The deploy module's Helm tests: lint, render, decode, validate the rendered auditpipe.toml.
+helm-lint:
+	@cd deploy && GOWORK=off $(GO) test -count=1 -run Helm ./...
+
+images:
+	@command -v docker >/dev/null || { echo "make images needs docker (none on this machine)"; exit 1; }
+	@for pair in $(IMAGES); do \
+		name=$${pair%%=*}; file=$${pair#*=}; \
+		echo "docker build $(IMAGE_REGISTRY)/$$name:$(IMAGE_TAG) ($$file)"; \
+		docker build -f $$file --build-arg VERSION=$(IMAGE_TAG) -t $(IMAGE_REGISTRY)/$$name:$(IMAGE_TAG) .; \
+	done
