@@ -1,44 +1,27 @@
 #!/usr/bin/env bash
-# make demo: runs what exists of the pipeline, on one machine, with no set-up.
+# make demo: the whole auditpipe pipeline on one machine, with no set-up: `auditpipectl demo`.
 #
-# So far that is teleport-sim, the Teleport Auth Service simulator. The ingest and shipper
-# binaries exist, but the verb that wires every service together on one machine is
-# `auditpipectl demo`, which lands with the admin service (issue 6) and replaces this script.
-# It serves a generated audit log over mutual TLS with live events arriving, then prints what
-# it served. DEMO_SECONDS (default 10) sets how long it runs; Ctrl-C stops it early.
+# It runs teleport-sim (a simulated Teleport audit log over mutual TLS, three days of history
+# plus live events), an embedded NATS JetStream, Redis (REDIS_ADDR, else a redis-server it
+# starts), one ingest, two shippers, a local Fluentd-compatible receiver and the admin API, all
+# in one process, and prints what arrives (counts per type, throughput, lag) until DEMO_SECONDS
+# have passed or Ctrl-C; then it stops everything cleanly and removes its files.
+#
+#   DEMO_SECONDS   how long it runs (default 60; 0 runs until Ctrl-C)
+#   DEMO_EVENTS    historical events in the simulated log (default 20000)
+#   DEMO_RATE      live events per second (default 20)
+#   DEMO_SHIPPERS  shipper replicas (default 2)
+#   DEMO_LISTEN    the admin API's address (default 127.0.0.1:8080; a free port if taken)
+#   REDIS_ADDR     a Redis to use instead of starting one (the demo's keys are deleted after)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-seconds=${DEMO_SECONDS:-10}
-make --no-print-directory build >/dev/null
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+args=(demo --duration "${DEMO_SECONDS:-60}s")
+[ -n "${DEMO_EVENTS:-}" ] && args+=(--events "$DEMO_EVENTS")
+[ -n "${DEMO_RATE:-}" ] && args+=(--rate "$DEMO_RATE")
+[ -n "${DEMO_SHIPPERS:-}" ] && args+=(--shippers "$DEMO_SHIPPERS")
+[ -n "${DEMO_LISTEN:-}" ] && args+=(--listen "$DEMO_LISTEN")
+[ -n "${REDIS_ADDR:-}" ] && args+=(--redis-addr "$REDIS_ADDR")
 
-echo "auditpipe demo — the one-command pipeline demo (auditpipectl demo) lands with the admin service;"
-echo "running teleport-sim, the Teleport audit-log simulator they will read from, for ${seconds}s."
-echo
-
-bin/teleport-sim --out "$work/creds" --listen 127.0.0.1:0 --count 5000 --live-rate 20 \
-	--ready-file "$work/ready.json" --manifest "$work/manifest.jsonl" &
-sim=$!
-trap 'kill -TERM $sim 2>/dev/null || true; wait $sim 2>/dev/null || true; rm -rf "$work"' EXIT
-trap 'echo; echo "stopped"; exit 130' INT TERM
-
-for _ in $(seq 100); do
-	[ -s "$work/ready.json" ] && break
-	kill -0 $sim 2>/dev/null || { echo "teleport-sim exited early" >&2; exit 1; }
-	sleep 0.1
-done
-[ -s "$work/ready.json" ] || { echo "teleport-sim did not become ready within 10s" >&2; exit 1; }
-echo "ready: $(cat "$work/ready.json")"
-echo
-
-sleep "$seconds" & wait $! || true # wait, unlike sleep, lets a signal run the trap at once
-kill -TERM $sim
-wait $sim || true
-
-total=$(wc -l <"$work/manifest.jsonl")
-echo
-echo "teleport-sim served $total events (5000 generated up front, the rest live at 20/s):"
-grep -o '"type":"[^"]*","time":"[^"]*","kind":"[a-z]*"' "$work/manifest.jsonl" |
-	sed -E 's/"type":"([^"]*)".*"kind":"([a-z]*)"/\2 \1/' | sort | uniq -c | sort -rn | head -25
+# go run passes Ctrl-C on to the demo, which stops gracefully.
+exec "${GO:-go}" run ./services/admin/cmd/auditpipectl "${args[@]}"

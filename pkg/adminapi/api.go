@@ -50,6 +50,12 @@ const (
 	CodeInternal     = "internal"          // 500
 )
 
+// More error codes of ErrorBody.
+const (
+	CodeMethodNotAllowed     = "method_not_allowed"     // 405: the path exists, the method does not
+	CodeUnsupportedMediaType = "unsupported_media_type" // 415: a body that is not application/json
+)
+
 // ErrorBody is every error response: {"error": {"code": …, "message": …}}.
 type ErrorBody struct {
 	Error Error `json:"error"`
@@ -141,6 +147,8 @@ type ConsumerStatus struct {
 type DLQStatus struct {
 	Total  uint64            `json:"total"`
 	BySink map[string]uint64 `json:"by_sink"`
+	// Error is set when the DLQ could not be read (e.g. not created yet).
+	Error string `json:"error,omitempty"`
 }
 
 // ReplaySummary counts replays by state.
@@ -253,7 +261,15 @@ type RedriveRequest struct {
 type RedriveResult struct {
 	Redriven []RedrivenEntry `json:"redriven"`
 	Failed   []FailedEntry   `json:"failed,omitempty"`
+	// More is set when All matched more entries than one request redrives (MaxRedrive): send
+	// the request again for the rest. (With Delete false the same entries would match again:
+	// page through GET /v1/dlq and redrive by IDs instead.)
+	More bool `json:"more,omitempty"`
 }
+
+// MaxRedrive is the most entries one POST /v1/dlq/redrive redrives: the length limit of IDs,
+// and where All stops (setting RedriveResult.More).
+const MaxRedrive = 1000
 
 // RedrivenEntry is one entry published again.
 type RedrivenEntry struct {

@@ -47,6 +47,7 @@ type Config struct {
 	Forward  Forward  `toml:"forward"`
 	Redis    Redis    `toml:"redis"`
 	NATS     NATS     `toml:"nats"`
+	Ingest   Ingest   `toml:"ingest"`
 	Shipper  Shipper  `toml:"shipper"`
 	Admin    Admin    `toml:"admin"`
 	Log      Log      `toml:"log"`
@@ -120,21 +121,57 @@ type Datadog struct {
 	envAPIKey *Secret
 }
 
-// Redis is where auditpipe keeps windows, leases, cursors and lock counters: Addr or URL, not
-// both.
+// Redis is where auditpipe keeps windows, leases, cursors and lock counters: one server (Addr
+// or URL), a Sentinel-monitored master (MasterName, with the Sentinels in Addrs) or a Cluster
+// (Addrs, with Cluster for a single seed). Exactly one of Addr, URL and Addrs is set.
 type Redis struct {
-	// Addr is host:port.
+	// Addr is host:port of a single server.
 	Addr string `toml:"addr"`
-	// URL is redis://, rediss:// or unix:// as go-redis parses it, without a password.
+	// URL is redis://, rediss:// or unix:// as go-redis parses it, without a password: a
+	// single server.
 	URL string `toml:"url"`
+	// Addrs are host:port addresses: the Sentinels with MasterName, else the seed nodes of a
+	// Cluster (two or more, or one with Cluster). See [Redis.Mode].
+	Addrs []string `toml:"addrs"`
+	// MasterName is the master set that the Sentinels in Addrs monitor.
+	MasterName string `toml:"master-name"`
+	// Cluster makes Addrs the seed nodes of a Redis Cluster even when it holds one address
+	// (a managed service's configuration endpoint).
+	Cluster bool `toml:"cluster"`
 	// Username is the ACL user.
 	Username string `toml:"username"`
 	// PasswordFile holds the password. See [Redis.Password].
 	PasswordFile string `toml:"password-file"`
+	// SentinelPasswordFile holds the Sentinels' own password (their requirepass), when they
+	// have one; PasswordFile is the master's. See [Redis.SentinelPassword].
+	SentinelPasswordFile string `toml:"sentinel-password-file"`
 	// TLS is the client TLS setup; a rediss:// URL turns it on.
 	TLS ClientTLS `toml:"tls"`
 	// KeyPrefix starts every key auditpipe writes.
 	KeyPrefix string `toml:"key-prefix"`
+}
+
+// RedisMode is the kind of Redis deployment a [Redis] configuration reaches.
+type RedisMode string
+
+// The Redis modes.
+const (
+	RedisSingle   RedisMode = "single"   // one server: Addr or URL
+	RedisSentinel RedisMode = "sentinel" // the master MasterName, found through the Sentinels in Addrs
+	RedisCluster  RedisMode = "cluster"  // a Redis Cluster, discovered from the seed nodes in Addrs
+)
+
+// Mode is the deployment r describes: Sentinel when MasterName is set, Cluster when Cluster is
+// set or Addrs holds two or more addresses (go-redis's UniversalClient rule), else a single
+// server. [Config.Validate] refuses the combinations that would be ambiguous.
+func (r Redis) Mode() RedisMode {
+	switch {
+	case r.MasterName != "":
+		return RedisSentinel
+	case r.Cluster || len(r.Addrs) > 1:
+		return RedisCluster
+	}
+	return RedisSingle
 }
 
 // ClientTLS is TLS towards a server: on or off, a CA to trust (system roots when empty) and
@@ -153,6 +190,9 @@ type NATS struct {
 	URL string `toml:"url"`
 	// Creds is a NATS credentials file (JWT and NKey seed).
 	Creds string `toml:"creds"`
+	// TLS is the client TLS setup: the servers verified against TLS.CA, a client certificate
+	// for servers that verify clients. A tls:// or wss:// URL turns it on.
+	TLS ClientTLS `toml:"tls"`
 	// Stream is the JetStream stream name.
 	Stream string `toml:"stream"`
 	// Replicas is the stream's replica count, 1 to 5.
@@ -172,6 +212,17 @@ const (
 	SinkDatadog = "datadog"
 	SinkLock    = "lock"
 )
+
+// Ingest tunes how ingest replicas share the work in Redis.
+type Ingest struct {
+	// LeaseTTL is how long a replica holds a window or recording job without renewing it
+	// (it renews every third of it): how soon the work of a killed replica passes to another.
+	LeaseTTL time.Duration `toml:"lease-ttl"`
+	// SettleGrace is how long after a search window's end it is read once more, for events
+	// the backend surfaced late; zero turns the settle pass off. It must stay below
+	// nats.duplicate-window.
+	SettleGrace time.Duration `toml:"settle-grace"`
+}
 
 // Shipper is how shippers consume the stream: one durable consumer per sink.
 type Shipper struct {
@@ -268,6 +319,7 @@ func Default() *Config {
 			MaxDeliver:  20,
 			AckWait:     30 * time.Second,
 		},
+		Ingest:  Ingest{LeaseTTL: 30 * time.Second, SettleGrace: 10 * time.Minute},
 		Admin:   Admin{Listen: "127.0.0.1:8080"},
 		Log:     Log{Level: "info", Format: "json"},
 		Metrics: Metrics{Listen: ":9090"},

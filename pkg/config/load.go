@@ -300,11 +300,14 @@ func (fl *fileLayer) line(prim toml.Primitive) int {
 // documentation of [Config].
 func (l *loader) settle() {
 	c := l.cfg
-	if l.set["redis.url"] && !l.set["redis.addr"] {
+	if (l.set["redis.url"] || l.set["redis.addrs"] && len(c.Redis.Addrs) > 0) && !l.set["redis.addr"] {
 		c.Redis.Addr = ""
 	}
 	if strings.HasPrefix(strings.ToLower(c.Redis.URL), "rediss://") {
 		c.Redis.TLS.Enabled = true
+	}
+	if natsSecureURL(c.NATS.URL) {
+		c.NATS.TLS.Enabled = true
 	}
 	if c.LockEnabled && !c.Shipper.HasSink(SinkLock) {
 		c.Shipper.Sinks = append(c.Shipper.Sinks, SinkLock)
@@ -326,6 +329,18 @@ func (l *loader) settle() {
 			l.warn("", "forward."+sink, "configured, but shipper.sinks does not run the "+sink+" sink")
 		}
 	}
+}
+
+// natsSecureURL reports whether one of the comma-separated NATS URLs in list is tls:// or
+// wss://, which make the client use TLS.
+func natsSecureURL(list string) bool {
+	for raw := range strings.SplitSeq(list, ",") {
+		scheme, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(raw)), "://")
+		if scheme == "tls" || scheme == "wss" {
+			return true
+		}
+	}
+	return false
 }
 
 // setUnder reports whether a source set a key that starts with prefix.

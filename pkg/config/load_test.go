@@ -198,6 +198,11 @@ func TestLoadFile(t *testing.T) {
 			wantErr: []string{"test.toml:2: redis.password: unknown key; secrets are never written in the configuration: use redis.password-file"},
 		},
 		{
+			name:    "inline Sentinel password is refused with a hint to its own file",
+			given:   "[redis]\nsentinel-password = \"hunter2\"",
+			wantErr: []string{"test.toml:2: redis.sentinel-password: unknown key; secrets are never written in the configuration: use redis.sentinel-password-file"},
+		},
+		{
 			name:    "inline Datadog API key is refused with a hint",
 			given:   "[forward.datadog]\napi-key = \"0123456789abcdef\"",
 			wantErr: []string{"test.toml:2: forward.datadog.api-key: unknown key; secrets are never written in the configuration: use forward.datadog.api-key-file or DD_API_KEY"},
@@ -336,6 +341,56 @@ func TestLoadFile(t *testing.T) {
 				c.Redis.URL = "rediss://redis.internal:6380/2"
 				c.Redis.TLS.Enabled = true
 			},
+		},
+		{
+			name:  "redis.addrs replaces the default addr: Sentinel",
+			given: "[redis]\naddrs = [\"s0:26379\", \"s1:26379\"]\nmaster-name = \"mymaster\"\nsentinel-password-file = \"/run/secrets/sentinel\"",
+			want: func(c *Config) {
+				c.Redis.Addr = ""
+				c.Redis.Addrs = []string{"s0:26379", "s1:26379"}
+				c.Redis.MasterName = "mymaster"
+				c.Redis.SentinelPasswordFile = "/run/secrets/sentinel"
+			},
+		},
+		{
+			name:  "redis.addrs replaces the default addr: Cluster, as a comma-separated string",
+			given: "[redis]\naddrs = \"r0:6379, r1:6379\"\ncluster = true",
+			want: func(c *Config) {
+				c.Redis.Addr = ""
+				c.Redis.Addrs = []string{"r0:6379", "r1:6379"}
+				c.Redis.Cluster = true
+			},
+		},
+		{
+			name:  "an empty redis.addrs keeps the default addr",
+			given: "[redis]\naddrs = []",
+			want:  func(c *Config) {},
+		},
+		{
+			name:  "redis.addr set with redis.addrs is kept, for Validate to refuse",
+			given: "[redis]\naddr = \"r:6379\"\naddrs = [\"r0:6379\", \"r1:6379\"]",
+			want: func(c *Config) {
+				c.Redis.Addr = "r:6379"
+				c.Redis.Addrs = []string{"r0:6379", "r1:6379"}
+			},
+		},
+		{
+			name:  "a tls:// NATS URL turns nats.tls on",
+			given: "[nats]\nurl = \"nats://n0:4222,tls://n1:4222\"\ntls.ca = \"/etc/nats/ca.crt\"",
+			want: func(c *Config) {
+				c.NATS.URL = "nats://n0:4222,tls://n1:4222"
+				c.NATS.TLS = ClientTLS{Enabled: true, CA: "/etc/nats/ca.crt"}
+			},
+		},
+		{
+			name:  "nats.tls with a nats:// URL",
+			given: "[nats.tls]\nenabled = true\ncert = \"/c.pem\"\nkey = \"/k.pem\"",
+			want:  func(c *Config) { c.NATS.TLS = ClientTLS{Enabled: true, Cert: "/c.pem", Key: "/k.pem"} },
+		},
+		{
+			name:    "a Sentinel password file that may be the password itself",
+			given:   "[redis]\nsentinel-password-file = \"hunter2\"",
+			wantErr: []string{`test.toml:2: redis.sentinel-password-file: want the name of the file that holds the secret, with a "/" or "." in it (./name for a file in the working directory); the value is not shown`},
 		},
 		{
 			name:  "datadog configured but not run",

@@ -43,6 +43,7 @@ func hasUserinfo(s string) bool {
 // try instead (which is an unknown key).
 var secretFiles = map[string]string{
 	"redis.password-file":          "redis.password",
+	"redis.sentinel-password-file": "redis.sentinel-password",
 	"forward.datadog.api-key-file": "forward.datadog.api-key",
 	"admin.tokens-file":            "admin.tokens",
 	"nats.creds":                   "nats.password",

@@ -92,3 +92,12 @@ func (r Redis) Password() (Secret, error) {
 	}
 	return ReadSecretFile(r.PasswordFile)
 }
+
+// SentinelPassword returns the Sentinels' password from SentinelPasswordFile, or an empty
+// Secret when none is set.
+func (r Redis) SentinelPassword() (Secret, error) {
+	if r.SentinelPasswordFile == "" {
+		return Secret{}, nil
+	}
+	return ReadSecretFile(r.SentinelPasswordFile)
+}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"maps"
 	"slices"
 	"strings"
 )
@@ -91,7 +92,13 @@ func secretHint(section, leaf string) string {
 		strings.HasSuffix(lower, "-file") {
 		return ""
 	}
-	for fileKey := range secretFiles {
+	// The file key named after leaf (sentinel-password → sentinel-password-file) first, then
+	// the section's others in order, so that the hint does not depend on map order.
+	fileKeys := slices.Sorted(maps.Keys(secretFiles))
+	if exact := joinKey(section, leaf) + "-file"; slices.Contains(fileKeys, exact) {
+		fileKeys = append([]string{exact}, fileKeys...)
+	}
+	for _, fileKey := range fileKeys {
 		if strings.HasPrefix(fileKey, section+".") && !strings.Contains(fileKey[len(section)+1:], ".") {
 			hint := "secrets are never written in the configuration: use " + fileKey
 			if fileKey == "forward.datadog.api-key-file" {

@@ -47,7 +47,11 @@ var datadogSites = []string{
 //     teleport-event-handler; cert and key go together, and ca alone is fine.
 //   - teleport.identity excludes teleport.ca, teleport.cert and teleport.key, which go
 //     together (teleport-event-handler's rule).
-//   - redis.addr excludes redis.url (Load clears the default addr when a source sets url).
+//   - redis.addr, redis.url and redis.addrs exclude each other (Load clears the default addr
+//     when a source sets url or addrs). redis.master-name (Sentinel) and redis.cluster need
+//     redis.addrs and exclude each other; one address in redis.addrs needs one of them (else
+//     it is redis.addr). redis.sentinel-password-file needs redis.master-name.
+//   - redis.tls and nats.tls: cert and key go together; ca or cert needs enabled.
 //   - No URL carries credentials: Redis users go in redis.username, secrets in files.
 //   - namespace must be "default", Teleport's only namespace.
 //   - start-time must not be in the future.
@@ -59,9 +63,9 @@ func (c *Config) Validate() error {
 
 // ValidateFor is [Config.Validate] plus what service needs, which also checks that the files
 // it will read exist and can be opened:
-//   - every service: nats.url, and the nats.creds file when set;
+//   - every service: nats.url, and the nats.creds and nats.tls files when set;
 //   - ingest: teleport.addr and Teleport credentials (an identity file, or ca, cert and key),
-//     and Redis (addr or url, with its password and TLS files);
+//     and Redis (addr, url or addrs, with its password and TLS files);
 //   - shipper: for each sink in shipper.sinks, what that sink needs: fluentd its url and
 //     session-url (and its TLS files); datadog an API key (DD_API_KEY or api-key-file) and a
 //     known site unless url is set (checked only here, as DD_SITE may be in the environment
@@ -74,6 +78,9 @@ func (c *Config) ValidateFor(service Service) error {
 	v.config(c)
 	v.required("nats.url", c.NATS.URL)
 	v.file("nats.creds", c.NATS.Creds, true)
+	v.file("nats.tls.ca", c.NATS.TLS.CA, false)
+	v.file("nats.tls.cert", c.NATS.TLS.Cert, false)
+	v.file("nats.tls.key", c.NATS.TLS.Key, false)
 	switch service {
 	case ServiceIngest:
 		v.teleportRequired(c.Teleport)
@@ -134,6 +141,7 @@ func (v *checker) config(c *Config) {
 	v.nats(c.NATS)
 	v.shipper(c.Shipper)
 	v.admin(c.Admin)
+	v.ingest(c.Ingest, c.NATS)
 	v.log(c.Log)
 	if c.Metrics.Listen != "" {
 		v.listen("metrics.listen", c.Metrics.Listen)
@@ -185,20 +193,72 @@ func (v *checker) datadog(d Datadog) {
 }
 
 func (v *checker) redis(r Redis) {
+	var set []string
+	for key, on := range map[string]bool{"redis.addr": r.Addr != "", "redis.url": r.URL != "", "redis.addrs": len(r.Addrs) > 0} {
+		if on {
+			set = append(set, key)
+		}
+	}
+	slices.Sort(set) // addr, addrs, url
 	switch {
-	case r.Addr != "" && r.URL != "":
-		v.add("redis.url", "set either redis.addr or redis.url, not both")
+	case len(set) > 1:
+		v.add(set[len(set)-1], "set one of redis.addr, redis.url and redis.addrs, not several: %s are set", strings.Join(set, " and "))
 	case r.Addr != "":
 		v.dialAddr("redis.addr", r.Addr)
 	case r.URL != "":
 		v.redisURL(r.URL)
+	case len(r.Addrs) > 0:
+		v.redisAddrs(r)
 	}
-	v.together(map[string]string{"redis.tls.cert": r.TLS.Cert, "redis.tls.key": r.TLS.Key})
-	if !r.TLS.Enabled && (r.TLS.CA != "" || r.TLS.Cert != "") {
-		v.add("redis.tls.enabled", "is false, but redis.tls.ca or redis.tls.cert is set")
+	if r.MasterName != "" {
+		if len(r.Addrs) == 0 {
+			v.add("redis.master-name", "needs redis.addrs: the addresses of the Sentinels")
+		}
+		if r.Cluster {
+			v.add("redis.cluster", "set either redis.master-name (Sentinel) or redis.cluster, not both")
+		}
+		if strings.IndexFunc(r.MasterName, isSpaceOrControl) >= 0 {
+			v.add("redis.master-name", "must not contain spaces or control characters, got %s", quote(r.MasterName))
+		}
 	}
-	if strings.IndexFunc(r.KeyPrefix, isSpaceOrControl) >= 0 {
+	if r.Cluster && len(r.Addrs) == 0 {
+		v.add("redis.cluster", "needs redis.addrs: the seed nodes of the Cluster")
+	}
+	if r.SentinelPasswordFile != "" && r.MasterName == "" {
+		v.add("redis.sentinel-password-file", "needs redis.master-name: it is the Sentinels' password")
+	}
+	v.clientTLS("redis.tls", r.TLS)
+	switch {
+	case r.KeyPrefix == "":
+		v.add("redis.key-prefix", "must not be empty: auditpipe's keys must not mix with others")
+	case strings.IndexFunc(r.KeyPrefix, isSpaceOrControl) >= 0:
 		v.add("redis.key-prefix", "must not contain spaces or control characters, got %s", quote(r.KeyPrefix))
+	case strings.ContainsAny(r.KeyPrefix, "{}"):
+		v.add("redis.key-prefix", "must not contain { or }: the hash tag that keeps a script's keys in one Cluster slot follows it, got %s", quote(r.KeyPrefix))
+	}
+}
+
+// redisAddrs checks redis.addrs, which is set.
+func (v *checker) redisAddrs(r Redis) {
+	for i, addr := range r.Addrs {
+		host, port, err := net.SplitHostPort(addr)
+		switch {
+		case err != nil || host == "" || !validPort(port, false):
+			v.add("redis.addrs", "item %d: want host:port, got %s", i+1, quote(addr))
+		case slices.Index(r.Addrs, addr) < i:
+			v.add("redis.addrs", "names %s twice", quote(addr))
+		}
+	}
+	if len(r.Addrs) == 1 && r.MasterName == "" && !r.Cluster {
+		v.add("redis.addrs", "one address is a single server: write it as redis.addr, or set redis.master-name (Sentinel) or redis.cluster = true (a Cluster seed)")
+	}
+}
+
+// clientTLS checks a client TLS table at key (redis.tls, nats.tls).
+func (v *checker) clientTLS(key string, t ClientTLS) {
+	v.together(map[string]string{key + ".cert": t.Cert, key + ".key": t.Key})
+	if !t.Enabled && (t.CA != "" || t.Cert != "") {
+		v.add(key+".enabled", "is false, but %s.ca or %s.cert is set", key, key)
 	}
 }
 
@@ -230,6 +290,7 @@ func (v *checker) nats(n NATS) {
 	if n.URL != "" {
 		v.natsURL(n.URL)
 	}
+	v.clientTLS("nats.tls", n.TLS)
 	if n.Stream == "" || strings.ContainsAny(n.Stream, ".*>/\\") || strings.IndexFunc(n.Stream, isSpaceOrControl) >= 0 {
 		v.add("nats.stream", "want a JetStream stream name without spaces, '.', '*', '>', '/' or '\\', got %s", quote(n.Stream))
 	}
@@ -289,6 +350,23 @@ func (v *checker) shipper(s Shipper) {
 	v.positive("shipper.ack-wait", s.AckWait)
 }
 
+// minLeaseTTL is the shortest ingest.lease-ttl: leases are renewed every third of it, and a
+// renewal must fit in that with a Redis round trip to spare.
+const minLeaseTTL = 3 * time.Second
+
+func (v *checker) ingest(i Ingest, n NATS) {
+	if i.LeaseTTL < minLeaseTTL {
+		v.add("ingest.lease-ttl", "must be at least %s (leases are renewed every third of it), got %s", minLeaseTTL, i.LeaseTTL)
+	}
+	switch {
+	case i.SettleGrace < 0:
+		v.add("ingest.settle-grace", "must not be negative, got %s (0 turns settle passes off)", i.SettleGrace)
+	case i.SettleGrace > 0 && n.DuplicateWindow > 0 && i.SettleGrace >= n.DuplicateWindow:
+		v.add("ingest.settle-grace", "must be less than nats.duplicate-window (%s), so that a settle pass stores no duplicates, got %s",
+			n.DuplicateWindow, i.SettleGrace)
+	}
+}
+
 func (v *checker) admin(a Admin) {
 	v.listen("admin.listen", a.Listen)
 	v.together(map[string]string{"admin.tls.cert": a.TLS.Cert, "admin.tls.key": a.TLS.Key})
@@ -324,10 +402,11 @@ func (v *checker) teleportRequired(t Teleport) {
 }
 
 func (v *checker) redisRequired(r Redis) {
-	if r.Addr == "" && r.URL == "" {
-		v.add("redis.addr", "required: set redis.addr or redis.url")
+	if r.Addr == "" && r.URL == "" && len(r.Addrs) == 0 {
+		v.add("redis.addr", "required: set redis.addr, redis.url or redis.addrs")
 	}
 	v.file("redis.password-file", r.PasswordFile, true)
+	v.file("redis.sentinel-password-file", r.SentinelPasswordFile, true)
 	v.file("redis.tls.ca", r.TLS.CA, false)
 	v.file("redis.tls.cert", r.TLS.Cert, false)
 	v.file("redis.tls.key", r.TLS.Key, false)

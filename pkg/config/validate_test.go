@@ -99,7 +99,63 @@ func TestValidate(t *testing.T) {
 			"forward.datadog.batch: must be 1 to 1000 (Datadog's limit per request), got 1001",
 		}},
 		{"redis addr and url", func(c *Config) { c.Redis.URL = "redis://redis:6379" },
-			[]string{"redis.url: set either redis.addr or redis.url, not both"}},
+			[]string{"redis.url: set one of redis.addr, redis.url and redis.addrs, not several: redis.addr and redis.url are set"}},
+		{"redis addr and addrs", func(c *Config) { c.Redis.Addrs = []string{"r0:6379", "r1:6379"} },
+			[]string{"redis.addrs: set one of redis.addr, redis.url and redis.addrs, not several: redis.addr and redis.addrs are set"}},
+		{"redis url and addrs", func(c *Config) {
+			c.Redis.Addr = ""
+			c.Redis.URL = "redis://redis:6379"
+			c.Redis.Addrs = []string{"r0:6379", "r1:6379"}
+		}, []string{"redis.url: set one of redis.addr, redis.url and redis.addrs, not several: redis.addrs and redis.url are set"}},
+		{"redis Sentinel", func(c *Config) {
+			c.Redis.Addr = ""
+			c.Redis.Addrs = []string{"s0:26379", "s1:26379", "s2:26379"}
+			c.Redis.MasterName = "mymaster"
+			c.Redis.SentinelPasswordFile = "/run/secrets/sentinel"
+			c.Redis.TLS = ClientTLS{Enabled: true, CA: "/ca"}
+		}, nil},
+		{"redis Sentinel with one Sentinel", func(c *Config) {
+			c.Redis.Addr = ""
+			c.Redis.Addrs = []string{"s0:26379"}
+			c.Redis.MasterName = "mymaster"
+		}, nil},
+		{"redis Cluster of seeds", func(c *Config) {
+			c.Redis.Addr = ""
+			c.Redis.Addrs = []string{"r0:6379", "r1:6379"}
+		}, nil},
+		{"redis Cluster from one seed", func(c *Config) {
+			c.Redis.Addr = ""
+			c.Redis.Addrs = []string{"clustercfg.example.cache.amazonaws.com:6379"}
+			c.Redis.Cluster = true
+		}, nil},
+		{"redis addrs with one address and neither Sentinel nor Cluster", func(c *Config) {
+			c.Redis.Addr = ""
+			c.Redis.Addrs = []string{"r0:6379"}
+		}, []string{"redis.addrs: one address is a single server: write it as redis.addr, or set redis.master-name (Sentinel) or redis.cluster = true (a Cluster seed)"}},
+		{"redis addrs items", func(c *Config) {
+			c.Redis.Addr = ""
+			c.Redis.Addrs = []string{"r0:6379", "r1", ":6379", "r0:6379", "r2:0"}
+		}, []string{
+			`redis.addrs: item 2: want host:port, got "r1"`,
+			`redis.addrs: item 3: want host:port, got ":6379"`,
+			`redis.addrs: names "r0:6379" twice`,
+			`redis.addrs: item 5: want host:port, got "r2:0"`,
+		}},
+		{"redis master-name without addrs", func(c *Config) { c.Redis.MasterName = "mymaster" },
+			[]string{"redis.master-name: needs redis.addrs: the addresses of the Sentinels"}},
+		{"redis master-name and cluster", func(c *Config) {
+			c.Redis.Addr = ""
+			c.Redis.Addrs = []string{"s0:26379", "s1:26379"}
+			c.Redis.MasterName = "my master"
+			c.Redis.Cluster = true
+		}, []string{
+			"redis.cluster: set either redis.master-name (Sentinel) or redis.cluster, not both",
+			`redis.master-name: must not contain spaces or control characters, got "my master"`,
+		}},
+		{"redis cluster without addrs", func(c *Config) { c.Redis.Cluster = true },
+			[]string{"redis.cluster: needs redis.addrs: the seed nodes of the Cluster"}},
+		{"redis Sentinel password without Sentinel", func(c *Config) { c.Redis.SentinelPasswordFile = "/run/secrets/sentinel" },
+			[]string{"redis.sentinel-password-file: needs redis.master-name: it is the Sentinels' password"}},
 		{"redis addr without a port", func(c *Config) { c.Redis.Addr = "redis" },
 			[]string{`redis.addr: want host:port, got "redis"`}},
 		{"redis url scheme", func(c *Config) {
@@ -135,10 +191,24 @@ func TestValidate(t *testing.T) {
 		}},
 		{"redis key prefix with a space", func(c *Config) { c.Redis.KeyPrefix = "audit pipe:" },
 			[]string{`redis.key-prefix: must not contain spaces or control characters, got "audit pipe:"`}},
+		{"redis key prefix empty", func(c *Config) { c.Redis.KeyPrefix = "" },
+			[]string{"redis.key-prefix: must not be empty: auditpipe's keys must not mix with others"}},
+		{"redis key prefix with a hash tag", func(c *Config) { c.Redis.KeyPrefix = "ap{tenant}:" },
+			[]string{`redis.key-prefix: must not contain { or }: the hash tag that keeps a script's keys in one Cluster slot follows it, got "ap{tenant}:"`}},
 		{"nats cluster URLs", func(c *Config) { c.NATS.URL = "nats://n1:4222, tls://n2:4222,wss://n3" }, nil},
 		{"nats URL scheme and host", func(c *Config) { c.NATS.URL = "http://n1:4222,n2:4222" }, []string{
 			`nats.url: scheme must be nats, tls, ws or wss, got "http"`,
 			`nats.url: want a URL such as nats://host:4222, got "n2:4222"`,
+		}},
+		{"nats TLS with a client certificate", func(c *Config) {
+			c.NATS.TLS = ClientTLS{Enabled: true, CA: "/ca", Cert: "/c", Key: "/k"}
+		}, nil},
+		{"nats TLS files", func(c *Config) {
+			c.NATS.TLS.Key = "/k"
+			c.NATS.TLS.CA = "/ca"
+		}, []string{
+			"nats.tls.cert: nats.tls.cert, nats.tls.key go together: nats.tls.key set, nats.tls.cert missing",
+			"nats.tls.enabled: is false, but nats.tls.ca or nats.tls.cert is set",
 		}},
 		{"nats URL with a token", func(c *Config) { c.NATS.URL = "nats://s3cr3t@n1:4222" },
 			[]string{"nats.url: must not hold credentials in its URL (put credentials in nats.creds)"}},
@@ -248,7 +318,30 @@ func TestValidateFor(t *testing.T) {
 			withIdentity(c)
 			c.Redis.Addr = ""
 			c.NATS.URL = ""
-		}, []string{"nats.url: required", "redis.addr: required: set redis.addr or redis.url"}},
+		}, []string{"nats.url: required", "redis.addr: required: set redis.addr, redis.url or redis.addrs"}},
+		{"ingest with Redis Sentinel and its files", ServiceIngest, func(c *Config) {
+			withIdentity(c)
+			c.Redis.Addr = ""
+			c.Redis.Addrs = []string{"s0:26379", "s1:26379"}
+			c.Redis.MasterName = "mymaster"
+			c.Redis.PasswordFile, c.Redis.SentinelPasswordFile = password, password
+		}, nil},
+		{"ingest with a Redis Cluster", ServiceIngest, func(c *Config) {
+			withIdentity(c)
+			c.Redis.Addr = ""
+			c.Redis.Addrs = []string{"r0:6379", "r1:6379"}
+		}, nil},
+		{"ingest with a missing Sentinel password file", ServiceIngest, func(c *Config) {
+			withIdentity(c)
+			c.Redis.Addr = ""
+			c.Redis.Addrs = []string{"s0:26379"}
+			c.Redis.MasterName = "mymaster"
+			c.Redis.SentinelPasswordFile = missing
+		}, []string{`redis.sentinel-password-file: cannot open "` + missing + `": no such file or directory`}},
+		{"every service reads the NATS TLS files", ServiceShipper, func(c *Config) {
+			withFluentd(c)
+			c.NATS.TLS = ClientTLS{Enabled: true, CA: ca, Cert: cert, Key: missing}
+		}, []string{`nats.tls.key: cannot open "` + missing + `": no such file or directory`}},
 		{"ingest with missing secret files", ServiceIngest, func(c *Config) {
 			withIdentity(c)
 			c.NATS.Creds = missing
@@ -308,7 +401,7 @@ func TestValidateFor(t *testing.T) {
 			c.Redis.Addr = ""
 		}, []string{
 			"teleport.identity: Teleport credentials are required: set teleport.identity, or teleport.ca, teleport.cert and teleport.key",
-			"redis.addr: required: set redis.addr or redis.url",
+			"redis.addr: required: set redis.addr, redis.url or redis.addrs",
 		}},
 		{"shipper with the lock sink", ServiceShipper, func(c *Config) {
 			c.Shipper.Sinks = []string{SinkLock}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/auditpipe/auditpipe/pkg/event"
 )
 
@@ -139,12 +141,15 @@ func TestHeaderRoundTrip(t *testing.T) {
 		{Kind: event.Session, Type: "print", SessionID: "s", Index: 3},
 	} {
 		ev.Body = []byte(`{}`)
-		h := ev.Header("rp")
+		h := ev.Header(event.Replay{ID: "rp"})
 		if got := h.Get("Nats-Msg-Id"); got != ev.MsgID("rp") {
 			t.Errorf("Nats-Msg-Id = %q; want %q", got, ev.MsgID("rp"))
 		}
 		if got := h.Get(event.HeaderReplayID); got != "rp" {
 			t.Errorf("replay header = %q", got)
+		}
+		if got := h.Get(event.HeaderReplaySinks); got != "" {
+			t.Errorf("replay sinks header = %q for a replay to every sink", got)
 		}
 		back, err := event.FromHeader(h, ev.Body)
 		if err != nil {
@@ -173,7 +178,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		back, err := event.FromHeader(ev.Header(""), ev.Body)
+		back, err := event.FromHeader(ev.Header(event.Replay{}), ev.Body)
 		if err != nil {
 			t.Fatalf("FromHeader of a parsed event: %v", err)
 		}
@@ -181,4 +186,55 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("round trip changed identity: %q/%q vs %q/%q", back.ID(), back.Subject(), ev.ID(), ev.Subject())
 		}
 	})
+}
+
+// TestReplaySinks: a replay restricted to sinks names them in HeaderReplaySinks; ForSink lets
+// through exactly those sinks, and every sink when the header is absent. Sinks without a
+// replay id are ignored: that message id belongs to the ordinary export.
+func TestReplaySinks(t *testing.T) {
+	t.Parallel()
+	ev := event.Event{Kind: event.Audit, Type: "user.login", UID: "u", Body: []byte(`{}`)}
+	tests := []struct {
+		name     string
+		replay   event.Replay
+		header   string
+		yes, not []string
+	}{
+		{name: "ordinary export", replay: event.Replay{}, yes: []string{"fluentd", "datadog", "lock"}},
+		{name: "replay to every sink", replay: event.Replay{ID: "r"}, yes: []string{"fluentd", "datadog", "lock"}},
+		{name: "replay to datadog", replay: event.Replay{ID: "r", Sinks: []string{"datadog"}}, header: "datadog",
+			yes: []string{"datadog"}, not: []string{"fluentd", "lock", "data", ""}},
+		{name: "replay to two sinks", replay: event.Replay{ID: "r", Sinks: []string{"fluentd", " ", "lock"}}, header: "fluentd,lock",
+			yes: []string{"fluentd", "lock"}, not: []string{"datadog"}},
+		{name: "sinks without a replay id", replay: event.Replay{Sinks: []string{"datadog"}}, yes: []string{"fluentd", "datadog"}},
+	}
+	for _, tt := range tests {
+		h := ev.Header(tt.replay)
+		if got := h.Get(event.HeaderReplaySinks); got != tt.header {
+			t.Errorf("%s: %s = %q; want %q", tt.name, event.HeaderReplaySinks, got, tt.header)
+		}
+		for _, s := range tt.yes {
+			if !event.ForSink(h, s) {
+				t.Errorf("%s: ForSink(%q) = false; want true", tt.name, s)
+			}
+		}
+		for _, s := range tt.not {
+			if event.ForSink(h, s) {
+				t.Errorf("%s: ForSink(%q) = true; want false", tt.name, s)
+			}
+		}
+	}
+	// A header written by hand with spaces and empty items still names its sinks.
+	h := nats.Header{}
+	h.Set(event.HeaderReplaySinks, " datadog , ,lock")
+	if got := event.ReplaySinks(h); len(got) != 2 || got[0] != "datadog" || got[1] != "lock" {
+		t.Errorf("ReplaySinks = %q", got)
+	}
+	h.Set(event.HeaderReplaySinks, " , ")
+	if !event.ForSink(h, "fluentd") {
+		t.Errorf("a header naming no sink keeps the message from fluentd")
+	}
+	if !event.ForSink(nil, "fluentd") {
+		t.Errorf("ForSink(no headers) = false")
+	}
 }

@@ -3,6 +3,7 @@ package event
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -19,12 +20,30 @@ const (
 	HeaderIndex     = "Teleport-Event-Index" // the session event index (ei), session events only
 	HeaderCluster   = "Teleport-Cluster"
 	HeaderReplayID  = "Auditpipe-Replay-Id" // set on messages of an admin replay
+	// HeaderReplaySinks names the sinks a replay is for, comma-separated ("datadog" or
+	// "fluentd,datadog"). It is set only on messages of a replay restricted to some sinks;
+	// without it a message is for every sink. A shipper acknowledges a message that is not for
+	// its sink without delivering it (see ForSink).
+	HeaderReplaySinks = "Auditpipe-Replay-Sinks"
 )
 
-// Header returns the message headers for the event, including Nats-Msg-Id.
-func (e Event) Header(replayID string) nats.Header {
+// Replay tags the messages of an admin replay: its id goes into every message id (MsgID) and
+// the HeaderReplayID header, and its sinks, when set, into HeaderReplaySinks. The zero Replay
+// is the ordinary export: no tag, every sink.
+type Replay struct {
+	ID string
+	// Sinks restricts the replay to the sinks of these names; nil or empty means every sink.
+	// Sinks apply only with an ID: a message id without the replay tag is the one the
+	// ordinary export uses, and a restricted copy stored under it would keep the event from
+	// the other sinks. Names must not contain commas.
+	Sinks []string
+}
+
+// Header returns the message headers for the event, including Nats-Msg-Id, for the replay r
+// (the zero Replay for the ordinary export).
+func (e Event) Header(r Replay) nats.Header {
 	h := nats.Header{}
-	h.Set(nats.MsgIdHdr, e.MsgID(replayID))
+	h.Set(nats.MsgIdHdr, e.MsgID(r.ID))
 	h.Set(HeaderKind, string(e.Kind))
 	h.Set(HeaderType, e.Type)
 	setIf(h, HeaderUID, e.UID)
@@ -36,8 +55,51 @@ func (e Event) Header(replayID string) nats.Header {
 		setIf(h, HeaderSessionID, e.SessionID)
 		h.Set(HeaderIndex, strconv.FormatInt(e.Index, 10))
 	}
-	setIf(h, HeaderReplayID, replayID)
+	if r.ID != "" {
+		h.Set(HeaderReplayID, r.ID)
+		if sinks := joinSinks(r.Sinks); sinks != "" {
+			h.Set(HeaderReplaySinks, sinks)
+		}
+	}
 	return h
+}
+
+// joinSinks is the HeaderReplaySinks value of sinks: the non-empty names, comma-separated.
+func joinSinks(sinks []string) string {
+	var names []string
+	for _, s := range sinks {
+		if s = strings.TrimSpace(s); s != "" {
+			names = append(names, s)
+		}
+	}
+	return strings.Join(names, ",")
+}
+
+// ReplaySinks returns the sinks that HeaderReplaySinks in h names; nil when it names none,
+// which means every sink.
+func ReplaySinks(h nats.Header) []string {
+	var names []string
+	for s := range strings.SplitSeq(h.Get(HeaderReplaySinks), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			names = append(names, s)
+		}
+	}
+	return names
+}
+
+// ForSink reports whether a message with headers h is for the sink named sink: true unless h
+// carries HeaderReplaySinks and sink is not among the names.
+func ForSink(h nats.Header, sink string) bool {
+	names := ReplaySinks(h)
+	if len(names) == 0 {
+		return true
+	}
+	for _, n := range names {
+		if n == sink {
+			return true
+		}
+	}
+	return false
 }
 
 func setIf(h nats.Header, key, value string) {

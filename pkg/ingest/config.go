@@ -53,7 +53,8 @@ type Config struct {
 	// every queued recording, and return nil: no tail following and no settle passes.
 	ExitOnLastEvent bool
 	// Window configures the Redis state: key prefix, lease TTL (workers renew every third of
-	// it), settle grace and session retries.
+	// it), settle grace and session retries. FromConfig takes the lease TTL and settle grace
+	// from ingest.lease-ttl and ingest.settle-grace.
 	Window window.Config
 	// Stream defines the events stream (Ensure) and so its duplicate window.
 	Stream stream.Options
@@ -79,12 +80,15 @@ func DefaultConfig() Config {
 	return FromConfig(config.Default(), "")
 }
 
-// FromConfig maps the configuration of the ingest service to an engine's, as owner.
+// FromConfig maps the configuration of the ingest service to an engine's, as owner: the
+// top-level keys, [ingest] (lease TTL and settle grace), redis.key-prefix, and the stream
+// options of [nats] as every service maps them (stream.OptionsFromConfig).
 func FromConfig(c *config.Config, owner string) Config {
 	w := window.DefaultConfig()
 	if c.Redis.KeyPrefix != "" {
 		w.KeyPrefix = c.Redis.KeyPrefix
 	}
+	w.LeaseTTL, w.SettleGrace = c.Ingest.LeaseTTL, c.Ingest.SettleGrace
 	return Config{
 		Owner:              owner,
 		Start:              c.StartTime,
@@ -99,19 +103,13 @@ func FromConfig(c *config.Config, owner string) Config {
 		DryRun:             c.DryRun,
 		ExitOnLastEvent:    c.ExitOnLastEvent,
 		Window:             w,
-		Stream: stream.Options{
-			Name:            c.NATS.Stream,
-			Replicas:        c.NATS.Replicas,
-			MaxAge:          c.NATS.MaxAge,
-			MaxBytes:        int64(c.NATS.MaxBytes),
-			DuplicateWindow: c.NATS.DuplicateWindow,
-		},
-		MaxPending:       stream.DefaultMaxPending,
-		LeaderTTL:        15 * time.Second,
-		DrainTimeout:     10 * time.Second,
-		ExportRecentDays: 2,
-		RetryInitial:     250 * time.Millisecond,
-		RetryMax:         30 * time.Second,
+		Stream:             stream.OptionsFromConfig(c.NATS),
+		MaxPending:         stream.DefaultMaxPending,
+		LeaderTTL:          15 * time.Second,
+		DrainTimeout:       10 * time.Second,
+		ExportRecentDays:   2,
+		RetryInitial:       250 * time.Millisecond,
+		RetryMax:           30 * time.Second,
 	}
 }
 

@@ -76,3 +76,21 @@ func TestFromConfig(t *testing.T) {
 		t.Fatalf("Validate: %v", err)
 	}
 }
+
+// TestFromConfigLeases: ingest.lease-ttl and ingest.settle-grace reach the window store's
+// config; settle-grace 0 turns settle passes off.
+func TestFromConfigLeases(t *testing.T) {
+	t.Parallel()
+	c := config.Default()
+	if got := ingest.FromConfig(c, "pod-1").Window; got.LeaseTTL != 30*time.Second || got.SettleGrace != 10*time.Minute {
+		t.Errorf("defaults: lease TTL %v, settle grace %v; want 30s and 10m", got.LeaseTTL, got.SettleGrace)
+	}
+	c.Ingest.LeaseTTL, c.Ingest.SettleGrace = 5*time.Second, 0
+	got := ingest.FromConfig(c, "pod-1")
+	if got.Window.LeaseTTL != 5*time.Second || got.Window.SettleGrace != 0 {
+		t.Errorf("lease TTL %v, settle grace %v; want 5s and 0", got.Window.LeaseTTL, got.Window.SettleGrace)
+	}
+	if err := got.Validate(); err != nil {
+		t.Fatalf("Validate: %v", err)
+	}
+}

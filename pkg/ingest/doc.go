@@ -68,6 +68,19 @@
 // another attempt and never stops the other windows; a session job's failures never stop
 // anything but that job.
 //
+// # Replays
+//
+// An admin's replay (window.Store.CreateReplay) adds search windows tagged with its id, its
+// event types and its sinks. Workers read them like the epoch's own windows, with three
+// differences: the window's Types narrow the configured filters (filter.go), every message
+// carries the replay (event.Replay: its id in the message id, so the stream keeps the
+// deliberate repeats, and its sinks in event.HeaderReplaySinks, so that shippers of other
+// sinks acknowledge it without delivering), and after each page is published its events are
+// added to the replay's count (window.Store.AddReplayEvents; a page repeated after a crash
+// counts twice, and a failed count is logged, not fatal). The recordings whose session.upload
+// a replay reads are queued under the replay's id and go to the replay's sinks as well. The
+// replays' counted events are those of its windows; recordings are not counted.
+//
 // # Exit on last event and dry run
 //
 // With ExitOnLastEvent, Run plans the epoch once (no planner election, no polling for late

@@ -16,10 +16,11 @@ import (
 // event at debug level) and publishes nothing.
 type dryPublisher struct{ log *slog.Logger }
 
-func (d dryPublisher) PublishPage(ctx context.Context, evs []event.Event, replayID string) (stream.PageResult, error) {
+func (d dryPublisher) PublishPage(ctx context.Context, evs []event.Event, replay event.Replay) (stream.PageResult, error) {
 	if len(evs) == 0 {
 		return stream.PageResult{}, nil
 	}
+	replayID := replay.ID
 	for _, ev := range evs {
 		d.log.Debug("dry-run: would publish", "subject", ev.Subject(), "msg_id", ev.MsgID(replayID), "time", ev.Time)
 	}

@@ -10,7 +10,7 @@ import (
 
 // publisher is what the workers publish pages with: a *stream.Publisher, or the dry run's.
 type publisher interface {
-	PublishPage(ctx context.Context, events []event.Event, replayID string) (stream.PageResult, error)
+	PublishPage(ctx context.Context, events []event.Event, replay event.Replay) (stream.PageResult, error)
 }
 
 // newPublisher creates or updates the stream and returns a Publisher on it; in dry-run, the
@@ -27,16 +27,18 @@ func (e *Engine) newPublisher(ctx context.Context) (publisher, error) {
 	})
 }
 
-// deliver publishes one page under ctx (a lease's work context), returns once JetStream has
-// acknowledged every event, then queues the recording of each session.upload event of an
-// audit page. Only then may the caller commit its cursor.
-func (r *run) deliver(ctx context.Context, evs []event.Event, replayID string) error {
+// deliver publishes one page under ctx (a lease's work context), tagged with replay (the
+// zero Replay outside replays), returns once JetStream has acknowledged every event, then
+// queues the recording of each session.upload event of an audit page (under the same replay
+// id). Only then may the caller commit its cursor. It returns the events published,
+// duplicates included.
+func (r *run) deliver(ctx context.Context, evs []event.Event, replay event.Replay) (int, error) {
 	if len(evs) == 0 {
-		return nil
+		return 0, nil
 	}
-	res, err := r.pub.PublishPage(ctx, evs, replayID)
+	res, err := r.pub.PublishPage(ctx, evs, replay)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	kind := evs[0].Kind
 	r.m.duplicates.WithLabelValues(string(kind)).Add(float64(res.Duplicates))
@@ -57,11 +59,11 @@ func (r *run) deliver(ctx context.Context, evs []event.Event, replayID string) e
 			r.log.Warn("session.upload event without a session id; no recording to stream", "uid", ev.UID)
 			continue
 		}
-		if _, err := r.store.EnqueueSession(ctx, ev.SessionID, replayID); err != nil {
-			return err
+		if _, err := r.store.EnqueueSession(ctx, ev.SessionID, replay.ID); err != nil {
+			return 0, err
 		}
 	}
-	return nil
+	return res.Stored + res.Duplicates, nil
 }
 
 // counted records an event read: metrics and Status counts; kept says whether the filters

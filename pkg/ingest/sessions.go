@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -82,7 +83,12 @@ func (r *run) runSession(l *window.SessionLease, owner string) {
 // (skip-session-types) are delivered, then the index after the page's last event committed,
 // so skipped events still move it. Stream breaks are retried with backoff from the last
 // commit, up to sessionStreamAttempts times without progress. It returns the events read.
+// A replay's recording goes to the replay's sinks only, as its audit events do.
 func (r *run) stream(l *window.SessionLease, h *holding, job window.SessionJob) (int, error) {
+	replay, err := r.replayOf(h.work, job.ReplayID)
+	if err != nil {
+		return 0, err
+	}
 	index := job.Index
 	rt := r.retrier("session-events")
 	read, failures := 0, 0
@@ -105,7 +111,7 @@ func (r *run) stream(l *window.SessionLease, h *holding, job window.SessionJob) 
 			if scanned < r.cfg.Batch {
 				return nil
 			}
-			if err := r.deliver(h.work, page, job.ReplayID); err != nil {
+			if _, err := r.deliver(h.work, page, replay); err != nil {
 				return yielded(err)
 			}
 			if err := l.Commit(h.work, next); err != nil {
@@ -116,7 +122,8 @@ func (r *run) stream(l *window.SessionLease, h *holding, job window.SessionJob) 
 			return yielded(r.between())
 		})
 		if err == nil {
-			return read, r.deliver(h.work, page, job.ReplayID)
+			_, err := r.deliver(h.work, page, replay)
+			return read, err
 		}
 		if own, ok := fromYield(err); ok {
 			return read, own
@@ -128,4 +135,23 @@ func (r *run) stream(l *window.SessionLease, h *holding, job window.SessionJob) 
 			return read, fmt.Errorf("ingest: recording stream broke %d times in a row: %w", failures, err)
 		}
 	}
+}
+
+// replayOf returns the Replay a recording job of replay id publishes under: its id and the
+// sinks the replay is for (read from Redis; the zero Replay for id ""). A replay that no
+// longer exists restricts no sink: its events are a deliberate re-export either way, and
+// delivering them to a sink too many beats losing them.
+func (r *run) replayOf(ctx context.Context, id string) (event.Replay, error) {
+	if id == "" {
+		return event.Replay{}, nil
+	}
+	rp, err := r.store.Replay(ctx, id)
+	switch {
+	case errors.Is(err, window.ErrNotFound):
+		r.log.Warn("recording of a replay that no longer exists; its events go to every sink", "replay", id)
+		return event.Replay{ID: id}, nil
+	case err != nil:
+		return event.Replay{}, err
+	}
+	return event.Replay{ID: id, Sinks: rp.Sinks}, nil
 }

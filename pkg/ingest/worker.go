@@ -170,9 +170,18 @@ func (wr *windowRead) keep(ev *event.Event) bool {
 	return kept
 }
 
-// deliver publishes a page of the window (see run.deliver).
+// deliver publishes a page of the window (see run.deliver): a replay window's pages carry
+// its id and sinks, and once published are added to the replay's event count. The count is
+// progress for the admin, not state: a failure to add is logged, not fatal.
 func (wr *windowRead) deliver(evs []event.Event) error {
-	return wr.run.deliver(wr.h.work, evs, wr.w.ReplayID)
+	n, err := wr.run.deliver(wr.h.work, evs, event.Replay{ID: wr.w.ReplayID, Sinks: wr.w.Sinks})
+	if err != nil || wr.w.ReplayID == "" || n == 0 {
+		return err
+	}
+	if err := wr.store.AddReplayEvents(wr.h.work, wr.w.ReplayID, int64(n)); err != nil {
+		wr.log.Warn("counting the replay's published events failed; its event count falls short", "events", n, "err", err)
+	}
+	return nil
 }
 
 // commit saves the window's cursor after a delivered page.

@@ -35,10 +35,12 @@ type worker struct {
 	running      atomic.Bool
 	delivered    atomic.Uint64
 	deadLettered atomic.Uint64
+	skipped      atomic.Uint64
 
 	// The engine's metrics, curried with sink=name.
 	mDelivered, mRetried, mRejected *prometheus.CounterVec // type
 	mDeadLetters                    *prometheus.CounterVec // reason
+	mSkippedReplay                  prometheus.Counter     // reason=replay_other_sink
 	mDLQErrors, mAckErrors          prometheus.Counter
 	mFetchErrors                    prometheus.Counter
 	mBatchSize, mBatchSeconds       prometheus.Observer
@@ -50,21 +52,22 @@ func newWorker(e *Engine, t Target) *worker {
 	m := e.metrics
 	label := prometheus.Labels{"sink": name}
 	w := &worker{
-		e:             e,
-		target:        t,
-		name:          name,
-		concurrency:   min(max(1, e.cfg.MaxInFlight/t.Batch), maxConcurrency),
-		log:           e.log.With("sink", name),
-		mDelivered:    m.delivered.MustCurryWith(label),
-		mRetried:      m.retried.MustCurryWith(label),
-		mRejected:     m.rejected.MustCurryWith(label),
-		mDeadLetters:  m.deadLetters.MustCurryWith(label),
-		mDLQErrors:    m.dlqErrors.With(label),
-		mAckErrors:    m.ackErrors.With(label),
-		mFetchErrors:  m.fetchErrors.With(label),
-		mBatchSize:    m.batchSize.With(label),
-		mBatchSeconds: m.batchSeconds.With(label),
-		mInFlight:     m.inFlight.With(label),
+		e:              e,
+		target:         t,
+		name:           name,
+		concurrency:    min(max(1, e.cfg.MaxInFlight/t.Batch), maxConcurrency),
+		log:            e.log.With("sink", name),
+		mDelivered:     m.delivered.MustCurryWith(label),
+		mRetried:       m.retried.MustCurryWith(label),
+		mRejected:      m.rejected.MustCurryWith(label),
+		mDeadLetters:   m.deadLetters.MustCurryWith(label),
+		mSkippedReplay: m.skipped.With(prometheus.Labels{"sink": name, "reason": skipReplayOtherSink}),
+		mDLQErrors:     m.dlqErrors.With(label),
+		mAckErrors:     m.ackErrors.With(label),
+		mFetchErrors:   m.fetchErrors.With(label),
+		mBatchSize:     m.batchSize.With(label),
+		mBatchSeconds:  m.batchSeconds.With(label),
+		mInFlight:      m.inFlight.With(label),
 	}
 	blocked := m.blocked.With(label)
 	blocked.Set(0)

@@ -35,12 +35,18 @@ func (w *worker) deliverBatch(stop, work context.Context, msgs []jetstream.Msg) 
 }
 
 // decode resolves each item's body and rebuilds its event from the headers. It returns the
-// items ready for the sink; the others are settled (dead-lettered or naked) or, when work
-// ends, left unsettled.
+// items ready for the sink; the others are settled (acked as skipped, dead-lettered or naked)
+// or, when work ends, left unsettled.
 func (w *worker) decode(work context.Context, items []*item) []*item {
 	ready := items[:0:0]
+	var skipped []*item
+	defer func() { w.skip(skipped) }()
 	for _, it := range items {
 		h := it.msg.Headers()
+		if !event.ForSink(h, w.name) {
+			skipped = append(skipped, it)
+			continue
+		}
 		body, err := w.bodies.Resolve(work, h, it.msg.Data())
 		switch {
 		case errors.Is(err, stream.ErrObjectMissing) || errors.Is(err, stream.ErrBadReference):
@@ -173,4 +179,17 @@ func (w *worker) retryLater(work context.Context, it *item, r sink.Result) error
 		delay = w.retryDelay(it.attempts)
 	}
 	return w.nak(it, delay)
+}
+
+// skip acks items that are not for this sink (a replay for other sinks) without delivering
+// them. An ack JetStream does not confirm brings the message back, to be skipped again.
+func (w *worker) skip(items []*item) {
+	if len(items) == 0 {
+		return
+	}
+	w.ack(items)
+	w.skipped.Add(uint64(len(items)))
+	w.mSkippedReplay.Add(float64(len(items)))
+	w.log.Debug("replay events for other sinks acknowledged without delivery", "events", len(items),
+		"replay", items[0].msg.Headers().Get(event.HeaderReplayID))
 }

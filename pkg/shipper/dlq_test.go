@@ -75,7 +75,7 @@ func TestUndecodableToDLQ(t *testing.T) {
 	peer := fluentdtest.New(t)
 	e.publishRaw(t, "teleport.audit.user.login", nats.Header{"X": []string{"no kind"}}, []byte(`{"event":"user.login"}`))
 	lost := sinktest.AuditEvent(1)
-	h := lost.Header("")
+	h := lost.Header(event.Replay{})
 	h.Set(stream.HeaderObject, stream.DefaultBucket+"/gone")
 	h.Set(stream.HeaderObjectSize, "2000000")
 	e.publishRaw(t, lost.Subject(), h, []byte(`{"auditpipe_object":"gone"}`))

@@ -82,7 +82,7 @@ func (e *env) publish(t testing.TB, events []event.Event) {
 	}
 	const page = 1000
 	for i := 0; i < len(events); i += page {
-		if _, err := p.PublishPage(testCtx(t), events[i:min(i+page, len(events))], ""); err != nil {
+		if _, err := p.PublishPage(testCtx(t), events[i:min(i+page, len(events))], event.Replay{}); err != nil {
 			t.Fatalf("PublishPage: %v", err)
 		}
 	}

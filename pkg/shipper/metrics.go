@@ -20,6 +20,13 @@ const (
 	reasonUndecodable = "undecodable"
 )
 
+// Skip reasons, the values of the "reason" label of auditpipe_shipper_skipped_total.
+const (
+	// skipReplayOtherSink: the message is of an admin replay for other sinks only
+	// (event.HeaderReplaySinks).
+	skipReplayOtherSink = "replay_other_sink"
+)
+
 // metrics are the engine's Prometheus metrics (see the package documentation). Engines that
 // share a Registerer share them; the "sink" label tells sinks apart.
 type metrics struct {
@@ -27,6 +34,7 @@ type metrics struct {
 	retried      *prometheus.CounterVec // sink, type
 	rejected     *prometheus.CounterVec // sink, type
 	deadLetters  *prometheus.CounterVec // sink, reason
+	skipped      *prometheus.CounterVec // sink, reason
 	dlqErrors    *prometheus.CounterVec // sink
 	ackErrors    *prometheus.CounterVec // sink
 	fetchErrors  *prometheus.CounterVec // sink
@@ -53,6 +61,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		retried:     counter("retried_total", "Event deliveries a sink answered with Retry (naked for a later delivery, or held while the sink is blocked), by sink and event type.", "sink", "type"),
 		rejected:    counter("rejected_total", "Events a sink rejected (then dead-lettered), by sink and event type.", "sink", "type"),
 		deadLetters: counter("dead_letters_total", "Events written to the dead-letter stream and terminated, by sink and reason (rejected, exhausted, undecodable).", "sink", "reason"),
+		skipped:     counter("skipped_total", "Events acknowledged without delivery, by sink and reason (replay_other_sink: an admin replay for other sinks).", "sink", "reason"),
 		dlqErrors:   counter("dead_letter_errors_total", "Failed writes to the dead-letter stream (each is retried; the event stays unacknowledged).", "sink"),
 		ackErrors:   counter("ack_errors_total", "Acks, naks and terms JetStream did not confirm (an unconfirmed ack means a duplicate delivery later).", "sink"),
 		fetchErrors: counter("fetch_errors_total", "Failed pulls from a sink's consumer.", "sink"),
@@ -76,7 +85,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		errs []error
 		err  error
 	)
-	counters := []**prometheus.CounterVec{&m.delivered, &m.retried, &m.rejected, &m.deadLetters, &m.dlqErrors, &m.ackErrors, &m.fetchErrors}
+	counters := []**prometheus.CounterVec{&m.delivered, &m.retried, &m.rejected, &m.deadLetters, &m.skipped, &m.dlqErrors, &m.ackErrors, &m.fetchErrors}
 	for _, c := range counters {
 		*c, err = register(reg, *c)
 		errs = append(errs, err)

@@ -39,6 +39,12 @@
 // A message that is not an event (no kind or type header) or whose large body is gone from the
 // object store is dead-lettered ("undecodable") without reaching the sink.
 //
+// A message of an admin replay restricted to other sinks (its event.HeaderReplaySinks does
+// not name this target's sink) is acked without being delivered, before its body is read,
+// and counted in auditpipe_shipper_skipped_total{reason="replay_other_sink"}: the replay is
+// not for this sink, which received the event the first time. Messages without the header
+// go to every sink.
+//
 // Dead-lettering writes the message, with its original headers, subject, sequence, the
 // sink, the reason and the delivery count, to the DLQ stream (stream.DLQ.Put) and only then
 // terminates it. A failed write is retried with backoff while the message stays ours
@@ -68,6 +74,7 @@
 // With [Deps.Registerer], labelled by sink: auditpipe_shipper_delivered_total,
 // auditpipe_shipper_retried_total and auditpipe_shipper_rejected_total (also by event type),
 // auditpipe_shipper_dead_letters_total (by reason: rejected, exhausted, undecodable),
+// auditpipe_shipper_skipped_total (by reason: replay_other_sink),
 // auditpipe_shipper_dead_letter_errors_total, auditpipe_shipper_ack_errors_total,
 // auditpipe_shipper_fetch_errors_total, auditpipe_shipper_batch_size,
 // auditpipe_shipper_batch_duration_seconds, auditpipe_shipper_batches_in_flight,
@@ -153,22 +160,12 @@ type Config struct {
 	InfoInterval time.Duration
 }
 
-// FromConfig returns the engine configuration of c: the [nats] stream settings and the
-// [shipper] section's ack-wait, max-deliver and max-in-flight; the other fields are 0, which
+// FromConfig returns the engine configuration of c: the [nats] stream settings (as every
+// service maps them: stream.OptionsFromConfig) and the [shipper] section's ack-wait, max-deliver and max-in-flight; the other fields are 0, which
 // means their defaults.
 func FromConfig(c *config.Config) Config {
-	maxAge := c.NATS.MaxAge
-	if maxAge == 0 {
-		maxAge = -1 // nats.max-age 0 keeps events without an age limit; stream.Options says -1
-	}
 	return Config{
-		Stream: stream.Options{
-			Name:            c.NATS.Stream,
-			Replicas:        c.NATS.Replicas,
-			MaxAge:          maxAge,
-			MaxBytes:        int64(c.NATS.MaxBytes),
-			DuplicateWindow: c.NATS.DuplicateWindow,
-		},
+		Stream:      stream.OptionsFromConfig(c.NATS),
 		AckWait:     c.Shipper.AckWait,
 		MaxDeliver:  c.Shipper.MaxDeliver,
 		MaxInFlight: c.Shipper.MaxInFlight,
@@ -393,9 +390,11 @@ type SinkStatus struct {
 	Blocked      bool
 	BlockedSince time.Time
 	Reason       string
-	// Delivered and DeadLettered count events this Engine acked and dead-lettered.
+	// Delivered and DeadLettered count events this Engine acked and dead-lettered; Skipped
+	// those it acked without delivering (a replay for other sinks).
 	Delivered    uint64
 	DeadLettered uint64
+	Skipped      uint64
 }
 
 // Status returns the state of every target, in the order given to New.
@@ -411,6 +410,7 @@ func (e *Engine) Status() []SinkStatus {
 			Reason:       reason,
 			Delivered:    w.delivered.Load(),
 			DeadLettered: w.deadLettered.Load(),
+			Skipped:      w.skipped.Load(),
 		}
 	}
 	return out

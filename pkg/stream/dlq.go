@@ -11,6 +11,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/auditpipe/auditpipe/pkg/event"
 )
 
 // Headers of a dead letter on the DLQ stream, beside the original message's headers. The
@@ -77,6 +79,10 @@ type RedriveOptions struct {
 	// AllSinks publishes the event on its original subject instead, so every sink's consumer
 	// receives it again (Sink is ignored).
 	AllSinks bool
+	// Keep leaves the entry in the DLQ after publishing it. Its message id is the same at
+	// every redrive, so a second redrive within the stream's duplicate window is dropped as
+	// a duplicate (RedriveResult.Duplicate).
+	Keep bool
 }
 
 // RedriveResult describes the redriven message.
@@ -84,6 +90,9 @@ type RedriveResult struct {
 	Subject string
 	MsgID   string // "redrive:<dlq seq>:<original msg id>"
 	Seq     uint64 // its sequence in the events stream
+	// Duplicate: the stream had the message id already (an earlier redrive of the entry
+	// within the duplicate window), so nothing new was published.
+	Duplicate bool
 }
 
 // DLQAPI is the part of jetstream.JetStream that a DLQ uses.
@@ -343,9 +352,11 @@ func (q *DLQ) Delete(ctx context.Context, seq uint64) error {
 	return q.own.remove(ctx, m.Header)
 }
 
-// Redrive publishes the entry's event to the events stream again and deletes the entry.
+// Redrive publishes the entry's event to the events stream again and deletes the entry
+// (unless o.Keep).
 //
-// The message keeps the original headers, with Nats-Msg-Id "redrive:<seq>:<original id>": a
+// The message keeps the original headers (except, when it goes to one sink, a replay's
+// event.HeaderReplaySinks, which would make that sink skip it), with Nats-Msg-Id "redrive:<seq>:<original id>": a
 // new id, so the events stream's duplicate window does not drop it as the original, yet the
 // same for repeated redrives of one entry, so a retried Redrive is not stored twice. By default
 // it goes to the subject teleport.redrive.<sink>.<kind>.<type> of the sink that dead-lettered
@@ -380,6 +391,11 @@ func (q *DLQ) Redrive(ctx context.Context, seq uint64, o RedriveOptions) (Redriv
 	}
 	id := "redrive:" + strconv.FormatUint(seq, 10) + ":" + originalMsgID(e.Header.Get(jetstream.MsgIDHeader))
 	msg := &nats.Msg{Subject: subject, Header: withoutReference(e.Header), Data: body}
+	if !o.AllSinks {
+		// The redrive subject names the one sink; a replay's sink list must not make that
+		// sink's shipper skip the event it was sent.
+		msg.Header.Del(event.HeaderReplaySinks)
+	}
 	msg.Header.Set(jetstream.MsgIDHeader, id)
 	msg.Header.Set(jetstream.ExpectedStreamHeader, q.o.Name)
 	msg.Header.Set(HeaderRedriveOf, strconv.FormatUint(seq, 10))
@@ -390,7 +406,10 @@ func (q *DLQ) Redrive(ctx context.Context, seq uint64, o RedriveOptions) (Redriv
 	if err != nil {
 		return RedriveResult{}, fmt.Errorf("%w: redrive %s #%d to %s: %w", ErrPublish, q.o.DLQ, seq, subject, err)
 	}
-	res := RedriveResult{Subject: subject, MsgID: id, Seq: ack.Sequence}
+	res := RedriveResult{Subject: subject, MsgID: id, Seq: ack.Sequence, Duplicate: ack.Duplicate}
+	if o.Keep {
+		return res, nil
+	}
 	if err := q.Delete(ctx, seq); err != nil && !errors.Is(err, ErrNotFound) {
 		return res, fmt.Errorf("stream: redriven %s #%d as %s #%d, but not deleted: %w", q.o.DLQ, seq, q.o.Name, ack.Sequence, err)
 	}

@@ -41,7 +41,7 @@ func TestDLQPutListGetDelete(t *testing.T) {
 	letter := func(sink, reason string, origSeq uint64) stream.DeadLetter {
 		return stream.DeadLetter{
 			Sink: sink, Reason: reason, Attempts: 3, OriginalSubject: ev.Subject(), OriginalSeq: origSeq,
-			Header: ev.Header(""), Body: ev.Body,
+			Header: ev.Header(event.Replay{}), Body: ev.Body,
 		}
 	}
 	for i, d := range []stream.DeadLetter{
@@ -173,6 +173,7 @@ func TestDLQRedrive(t *testing.T) {
 		{name: "to the sink that gave up", wantSinks: []string{"fluentd"}, wantSubject: "teleport.redrive.fluentd.audit.user.login"},
 		{name: "to another sink", given: stream.RedriveOptions{Sink: "datadog"}, wantSinks: []string{"datadog"}, wantSubject: "teleport.redrive.datadog.audit.user.login"},
 		{name: "to every sink", given: stream.RedriveOptions{AllSinks: true}, wantSinks: []string{"fluentd", "datadog"}, wantSubject: "teleport.audit.user.login"},
+		{name: "keeping the entry", given: stream.RedriveOptions{Keep: true}, wantSinks: []string{"fluentd"}, wantSubject: "teleport.redrive.fluentd.audit.user.login"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -188,7 +189,7 @@ func TestDLQRedrive(t *testing.T) {
 				consumers[sink] = c
 			}
 			ev := auditEvent(t, "u-1", "user.login", 10)
-			if _, err := newPublisher(t, e.js, stream.PublisherOptions{}).PublishPage(ctx, []event.Event{ev}, ""); err != nil {
+			if _, err := newPublisher(t, e.js, stream.PublisherOptions{}).PublishPage(ctx, []event.Event{ev}, event.Replay{}); err != nil {
 				t.Fatal(err)
 			}
 			// Fluentd rejects the event: dead letter, then Term. Datadog delivers it.
@@ -227,6 +228,17 @@ func TestDLQRedrive(t *testing.T) {
 					t.Errorf("%s received %s %v %q (%v); want the original event", sink, got.Subject(), got.Headers(), got.Data(), err)
 				}
 			}
+			if tt.given.Keep {
+				if _, err := q.Get(ctx, seq); err != nil {
+					t.Fatalf("kept entry after Redrive: %v", err)
+				}
+				// Redriven again: the same message, deduplicated by the stream.
+				again, err := q.Redrive(ctx, seq, tt.given)
+				if err != nil || !again.Duplicate || again.Seq != res.Seq || res.Duplicate {
+					t.Fatalf("Redrive of a kept entry again = %+v, %v; want a duplicate of %+v", again, err, res)
+				}
+				return
+			}
 			if _, err := q.Get(ctx, seq); !errors.Is(err, stream.ErrNotFound) {
 				t.Errorf("entry after Redrive: %v; want ErrNotFound", err)
 			}
@@ -246,7 +258,7 @@ func TestDLQLargeBodies(t *testing.T) {
 		t.Fatal(err)
 	}
 	big := largeEvent(t, "big", 20_000)
-	res, err := newPublisher(t, e.js, stream.PublisherOptions{}).PublishPage(ctx, []event.Event{big}, "")
+	res, err := newPublisher(t, e.js, stream.PublisherOptions{}).PublishPage(ctx, []event.Event{big}, event.Replay{})
 	if err != nil || res.Large != 1 {
 		t.Fatalf("PublishPage = %+v, %v", res, err)
 	}
@@ -269,7 +281,7 @@ func TestDLQLargeBodies(t *testing.T) {
 		t.Fatal(err)
 	}
 	inline := deadLetter(t, "datadog", m)
-	inline.Header, inline.Body = big.Header(""), full
+	inline.Header, inline.Body = big.Header(event.Replay{}), full
 	fromBody, err := q.Put(ctx, inline)
 	if err != nil {
 		t.Fatalf("Put(body): %v", err)
@@ -319,7 +331,7 @@ func TestDLQLostObject(t *testing.T) {
 	q := newDLQ(t, e)
 	ctx := testCtx(t)
 	ev := auditEvent(t, "u-1", "exec", 0)
-	h := ev.Header("")
+	h := ev.Header(event.Replay{})
 	h.Set(stream.HeaderObject, stream.DefaultBucket+"/expired")
 	seq, err := q.Put(ctx, stream.DeadLetter{Sink: "fluentd", Reason: "object missing", OriginalSubject: ev.Subject(), OriginalSeq: 9, Header: h, Body: []byte(`{}`)})
 	if err != nil {

@@ -141,8 +141,10 @@ func NewPublisher(ctx context.Context, js PublishAPI, o PublisherOptions) (*Publ
 }
 
 // PublishPage publishes every event of a page (subject event.Subject, headers
-// event.Header(replayID), body event.Body) and returns when JetStream has acknowledged each
-// one. A message JetStream reports as a duplicate of one it holds counts as done (and is
+// event.Header(replay), body event.Body) and returns when JetStream has acknowledged each
+// one. replay is the zero event.Replay for the ordinary export; for an admin replay, its id
+// (in every message id, so dedup keeps the deliberate repeats) and the sinks it is for (the
+// header event.HeaderReplaySinks on every message, which shippers of other sinks skip). A message JetStream reports as a duplicate of one it holds counts as done (and is
 // counted in PageResult.Duplicates): that is how a repeated page after a crash is dropped.
 //
 // An event whose headers and body exceed the server's max payload is put in the object store
@@ -159,18 +161,18 @@ func NewPublisher(ctx context.Context, js PublishAPI, o PublisherOptions) (*Publ
 // Order: the first attempt at each event is sent in page order; an event sent again after a
 // failure may be stored after events that follow it in the page, and concurrent calls
 // interleave. Consumers must not rely on stream order between events.
-func (p *Publisher) PublishPage(ctx context.Context, events []event.Event, replayID string) (PageResult, error) {
+func (p *Publisher) PublishPage(ctx context.Context, events []event.Event, replay event.Replay) (PageResult, error) {
 	if len(events) == 0 {
 		return PageResult{}, nil
 	}
 	pg := &page{
-		p:        p,
-		events:   events,
-		replayID: replayID,
-		msgs:     make([]*nats.Msg, len(events)),
-		errs:     make([]error, len(events)),
-		acked:    make([]bool, len(events)),
-		sent:     make([]bool, len(events)),
+		p:      p,
+		events: events,
+		replay: replay,
+		msgs:   make([]*nats.Msg, len(events)),
+		errs:   make([]error, len(events)),
+		acked:  make([]bool, len(events)),
+		sent:   make([]bool, len(events)),
 	}
 	b := &backoff.ExponentialBackOff{
 		InitialInterval:     p.o.RetryInitial,
@@ -188,14 +190,14 @@ func (p *Publisher) PublishPage(ctx context.Context, events []event.Event, repla
 
 // page is the state of one PublishPage call; only that call's goroutine touches it.
 type page struct {
-	p        *Publisher
-	events   []event.Event
-	replayID string
-	msgs     []*nats.Msg // built on first use
-	errs     []error     // the last error of each event not acknowledged yet
-	acked    []bool
-	sent     []bool
-	res      PageResult
+	p      *Publisher
+	events []event.Event
+	replay event.Replay
+	msgs   []*nats.Msg // built on first use
+	errs   []error     // the last error of each event not acknowledged yet
+	acked  []bool
+	sent   []bool
+	res    PageResult
 }
 
 // inflight is a message published and waiting for its PubAck.
@@ -226,7 +228,7 @@ func (pg *page) attempt(ctx context.Context) error {
 			continue
 		}
 		if pg.msgs[i] == nil {
-			msg, large, err := p.message(ctx, pg.events[i], pg.replayID)
+			msg, large, err := p.message(ctx, pg.events[i], pg.replay)
 			if err != nil {
 				pg.errs[i] = err
 				continue
@@ -306,7 +308,7 @@ func (pg *page) pageError(ctx context.Context) error {
 		if msg := pg.msgs[i]; msg != nil {
 			f.MsgID, f.Subject = msg.Header.Get(jetstream.MsgIDHeader), msg.Subject
 		} else {
-			f.MsgID, f.Subject = pg.events[i].MsgID(pg.replayID), pg.events[i].Subject()
+			f.MsgID, f.Subject = pg.events[i].MsgID(pg.replay.ID), pg.events[i].Subject()
 		}
 		switch {
 		case f.Err == nil: // never sent: ctx ended first
@@ -321,11 +323,11 @@ func (pg *page) pageError(ctx context.Context) error {
 
 // message builds the stream message of an event, moving its body to the object store when the
 // message would exceed the server's max payload.
-func (p *Publisher) message(ctx context.Context, ev event.Event, replayID string) (*nats.Msg, bool, error) {
+func (p *Publisher) message(ctx context.Context, ev event.Event, replay event.Replay) (*nats.Msg, bool, error) {
 	if _, err := event.ParseKind(string(ev.Kind)); err != nil {
 		return nil, false, err
 	}
-	msg := &nats.Msg{Subject: ev.Subject(), Header: ev.Header(replayID), Data: ev.Body}
+	msg := &nats.Msg{Subject: ev.Subject(), Header: ev.Header(replay), Data: ev.Body}
 	large, err := p.large.fit(ctx, msg, p.js.Conn().MaxPayload())
 	if err != nil {
 		return nil, false, err

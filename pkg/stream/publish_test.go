@@ -38,7 +38,7 @@ func TestPublishPageDeduplication(t *testing.T) {
 		name      string
 		first     []event.Event
 		second    []event.Event
-		replayID  string // of the second page
+		replay    event.Replay // of the second page
 		want      stream.PageResult
 		wantInSeq uint64 // messages in the stream after both pages
 	}{
@@ -47,7 +47,7 @@ func TestPublishPageDeduplication(t *testing.T) {
 			want: stream.PageResult{Duplicates: 50}, wantInSeq: 50,
 		},
 		{
-			name: "replay id makes new messages", first: page, second: page, replayID: "r-1",
+			name: "replay id makes new messages", first: page, second: page, replay: event.Replay{ID: "r-1"},
 			want: stream.PageResult{Stored: 50}, wantInSeq: 100,
 		},
 		{
@@ -71,10 +71,10 @@ func TestPublishPageDeduplication(t *testing.T) {
 				acks.Add(1)
 			}})
 			ctx := testCtx(t)
-			if _, err := p.PublishPage(ctx, tt.first, ""); err != nil {
+			if _, err := p.PublishPage(ctx, tt.first, event.Replay{}); err != nil {
 				t.Fatalf("first page: %v", err)
 			}
-			got, err := p.PublishPage(ctx, tt.second, tt.replayID)
+			got, err := p.PublishPage(ctx, tt.second, tt.replay)
 			if err != nil {
 				t.Fatalf("second page: %v", err)
 			}
@@ -100,7 +100,7 @@ func TestPublishPageMessage(t *testing.T) {
 	p := newPublisher(t, e.js, stream.PublisherOptions{})
 	ctx := testCtx(t)
 	ev := auditEvent(t, "u-1", "user.login", 10)
-	if _, err := p.PublishPage(ctx, []event.Event{ev}, "r-7"); err != nil {
+	if _, err := p.PublishPage(ctx, []event.Event{ev}, event.Replay{ID: "r-7", Sinks: []string{"datadog", "lock"}}); err != nil {
 		t.Fatal(err)
 	}
 	s, err := e.js.Stream(ctx, stream.DefaultName)
@@ -118,13 +118,19 @@ func TestPublishPageMessage(t *testing.T) {
 	if err != nil || back.ID() != ev.ID() || m.Header.Get(jetstream.MsgIDHeader) != ev.MsgID("r-7") {
 		t.Errorf("headers %v do not carry the envelope (%v)", m.Header, err)
 	}
+	if got := m.Header.Get(event.HeaderReplaySinks); got != "datadog,lock" {
+		t.Errorf("%s = %q; want the replay's sinks", event.HeaderReplaySinks, got)
+	}
+	if event.ForSink(m.Header, "fluentd") || !event.ForSink(m.Header, "datadog") {
+		t.Errorf("stored headers %v: the replay is for datadog and lock only", m.Header)
+	}
 }
 
 // largeEvent returns an event whose message (headers and body) is exactly size bytes.
 func largeEvent(t testing.TB, uid string, size int) event.Event {
 	t.Helper()
 	ev := auditEvent(t, uid, "cert.create", 0)
-	msg := &nats.Msg{Subject: ev.Subject(), Header: ev.Header(""), Data: ev.Body}
+	msg := &nats.Msg{Subject: ev.Subject(), Header: ev.Header(event.Replay{}), Data: ev.Body}
 	overhead := msg.Size() - len(msg.Subject)
 	return auditEvent(t, uid, "cert.create", size-overhead)
 }
@@ -154,7 +160,7 @@ func TestPublishPageLargeEvents(t *testing.T) {
 			ctx := testCtx(t)
 			big := largeEvent(t, "big", tt.size)
 			page := []event.Event{auditEvent(t, "small-1", "exec", 10), big, auditEvent(t, "small-2", "exec", 10)}
-			res, err := p.PublishPage(ctx, page, "")
+			res, err := p.PublishPage(ctx, page, event.Replay{})
 			if err != nil {
 				t.Fatalf("PublishPage: %v", err)
 			}
@@ -196,7 +202,7 @@ func TestPublishPageLargeEvents(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err = p.PublishPage(ctx, page, "")
+			res, err = p.PublishPage(ctx, page, event.Replay{})
 			if err != nil || res.Duplicates != 3 {
 				t.Fatalf("again: %+v, %v; want 3 duplicates", res, err)
 			}
@@ -233,7 +239,7 @@ func TestPublishPageAcrossRestart(t *testing.T) {
 			if restartAt[i] {
 				restart <- struct{}{} // the restart runs while this page is published
 			}
-			res, err := p.PublishPage(ctx, auditPage(t, fmt.Sprintf("p%d", i), perPage, 1024), "")
+			res, err := p.PublishPage(ctx, auditPage(t, fmt.Sprintf("p%d", i), perPage, 1024), event.Replay{})
 			if err != nil {
 				done <- err
 				return
@@ -282,7 +288,7 @@ func TestPublishPageWaitsForTheStream(t *testing.T) {
 	var res stream.PageResult
 	go func() {
 		var err error
-		res, err = p.PublishPage(ctx, auditPage(t, "u", 100, 10), "")
+		res, err = p.PublishPage(ctx, auditPage(t, "u", 100, 10), event.Replay{})
 		done <- err
 	}()
 	time.Sleep(time.Second) // no stream: every publish finds no responders
@@ -321,7 +327,7 @@ func TestPublishPageBoundsPendingAcks(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 4 { // concurrent pages share the bound
 		wg.Go(func() {
-			if _, err := p.PublishPage(ctx, auditPage(t, fmt.Sprintf("w%d", i), 300, 512), ""); err != nil {
+			if _, err := p.PublishPage(ctx, auditPage(t, fmt.Sprintf("w%d", i), 300, 512), event.Replay{}); err != nil {
 				t.Errorf("PublishPage: %v", err)
 			}
 		})
@@ -343,7 +349,7 @@ func TestPublishPageGivesUpWithCtx(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 1500*time.Millisecond)
 	defer cancel()
 	page := auditPage(t, "u", 5, 10)
-	res, err := p.PublishPage(ctx, page, "")
+	res, err := p.PublishPage(ctx, page, event.Replay{})
 	var pageErr *stream.PageError
 	if !errors.As(err, &pageErr) || !errors.Is(err, stream.ErrPublish) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("PublishPage = %v; want a PageError wrapping ErrPublish and the deadline", err)
@@ -376,7 +382,7 @@ func TestPublishPagePermanentErrors(t *testing.T) {
 			t.Parallel()
 			start := time.Now()
 			page := []event.Event{auditEvent(t, "ok-"+tt.name, "exec", 0), tt.given}
-			res, err := p.PublishPage(testCtx(t), page, "")
+			res, err := p.PublishPage(testCtx(t), page, event.Replay{})
 			if !errors.Is(err, tt.want) || !errors.Is(err, stream.ErrPublish) {
 				t.Fatalf("PublishPage = %v; want %v", err, tt.want)
 			}
@@ -424,7 +430,7 @@ func BenchmarkPublishPage(b *testing.B) {
 		b.StopTimer()
 		page := auditPage(b, fmt.Sprintf("b%d", i), perPage, pad)
 		b.StartTimer()
-		res, err := p.PublishPage(ctx, page, "")
+		res, err := p.PublishPage(ctx, page, event.Replay{})
 		if err != nil || res.Stored != perPage {
 			b.Fatalf("PublishPage = %+v, %v", res, err)
 		}

@@ -1,14 +1,10 @@
 package testenv
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,6 +13,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/testcontainers/testcontainers-go"
 	tcredis "github.com/testcontainers/testcontainers-go/modules/redis"
+
+	"github.com/auditpipe/auditpipe/pkg/redisserver"
 )
 
 // RedisServer is a Redis a test may use.
@@ -77,55 +75,16 @@ func Redis(t testing.TB) *RedisServer {
 	return nil
 }
 
-// startRedisServer runs redis-server on a free port with no persistence and waits until it answers.
+// startRedisServer runs redis-server on a free port with no persistence (package redisserver)
+// and stops it at cleanup.
 func startRedisServer(t testing.TB, path string) (string, error) {
 	t.Helper()
-	dir := t.TempDir()
-	// Another process may take the free port between Listen and redis-server's bind: retry.
-	var lastErr error
-	for attempt := 0; attempt < 5; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			return "", err
-		}
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		logPath := filepath.Join(dir, fmt.Sprintf("redis-%d.log", port))
-		cmd := exec.Command(path,
-			"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--dir", dir,
-			"--save", "", "--appendonly", "no", "--logfile", logPath)
-		if err := cmd.Start(); err != nil {
-			return "", fmt.Errorf("start: %w", err)
-		}
-		exited := make(chan error, 1)
-		go func() { exited <- cmd.Wait() }()
-		if err := waitRedis(addr, exited); err != nil {
-			_ = cmd.Process.Kill()
-			lastErr = fmt.Errorf("%w (log: %s)", err, tail(logPath))
-			continue
-		}
-		t.Cleanup(func() {
-			_ = cmd.Process.Kill()
-			<-exited
-		})
-		return addr, nil
+	srv, err := redisserver.StartPath(path, t.TempDir())
+	if err != nil {
+		return "", err
 	}
-	return "", lastErr
-}
-
-func waitRedis(addr string, exited <-chan error) error {
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case err := <-exited:
-			return fmt.Errorf("redis-server exited: %v", err)
-		default:
-		}
-		if ping(addr) == nil {
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return fmt.Errorf("redis-server on %s did not answer within 10s", addr)
+	t.Cleanup(srv.Kill)
+	return srv.Addr, nil
 }
 
 func startRedisContainer(t testing.TB) (addr string, err error) {
@@ -166,54 +125,14 @@ func startRedisContainer(t testing.TB) (addr string, err error) {
 }
 
 func ping(addr string) error {
-	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	return c.Ping(ctx).Err()
+	return redisserver.Ping(context.Background(), addr)
 }
 
 // deletePrefix removes a test's keys from a shared Redis.
 func deletePrefix(t testing.TB, addr, prefix string) {
-	c := redis.NewClient(&redis.Options{Addr: addr})
-	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-	for iter.Next(ctx) {
-		if err := c.Del(ctx, iter.Val()).Err(); err != nil {
-			t.Logf("testenv: cleanup of %s*: %v", prefix, err)
-			return
-		}
-	}
-	if err := iter.Err(); err != nil {
+	if _, err := redisserver.DeletePrefix(ctx, addr, prefix); err != nil {
 		t.Logf("testenv: cleanup of %s*: %v", prefix, err)
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// tail returns the last lines of a log file, for error messages.
-func tail(path string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return "no log"
-	}
-	defer f.Close()
-	var lines []string
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		lines = append(lines, s.Text())
-		if len(lines) > 5 {
-			lines = lines[1:]
-		}
-	}
-	return strings.Join(lines, " | ")
 }

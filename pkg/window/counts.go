@@ -3,6 +3,8 @@ package window
 import (
 	"context"
 	"fmt"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Counts is how many windows (or session jobs) are in each state. The lease scripts keep the
@@ -40,4 +42,34 @@ func (s *Store) counts(ctx context.Context, key string) (Counts, error) {
 		Failed:    r.int(string(StateFailed)),
 	}
 	return c, r.err
+}
+
+// MissingSessions counts the session jobs that wait for a recording: pending after at least
+// one attempt that ended in Retry (the recording was not found yet, or its stream broke). It
+// reads every pending and leased job, so it costs one command per job in flight (pipelined).
+func (s *Store) MissingSessions(ctx context.Context) (int64, error) {
+	ids, err := s.rdb.ZRange(ctx, s.keys.sessionDue(), 0, -1).Result()
+	if err != nil {
+		return 0, fmt.Errorf("window: list session jobs: %w", err)
+	}
+	cmds := make([]*redis.SliceCmd, len(ids))
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.HMGet(ctx, s.keys.session(id), "state", "attempts")
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("window: read session jobs: %w", err)
+	}
+	var n int64
+	for _, c := range cmds {
+		vals := c.Val()
+		state, _ := vals[0].(string)
+		attempts, _ := vals[1].(string)
+		if state == string(StatePending) && attempts != "" && attempts != "0" {
+			n++
+		}
+	}
+	return n, nil
 }

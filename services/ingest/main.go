@@ -6,9 +6,11 @@
 //
 //	auditpipe-ingest --config /etc/auditpipe/auditpipe.toml
 //
-// It serves /healthz, /readyz and /metrics on metrics.listen, reloads the Teleport identity
-// file on SIGHUP (with teleport.refresh.enabled), and stops gracefully on SIGTERM or SIGINT:
-// the pages in hand are published and committed, the leases released, and it exits 0. Run
+// It serves /healthz, /readyz and /metrics on metrics.listen, beats into the replicas
+// register in Redis (pkg/replicas: its owner id and an adminapi.IngestMember status, every 5 s)
+// so that the admin API lists it, reloads the Teleport identity file on SIGHUP (with
+// teleport.refresh.enabled), and stops gracefully on SIGTERM or SIGINT: the pages in hand
+// are published and committed, the leases released, the register left, and it exits 0. Run
 // `auditpipe-ingest --help` for the flags; docs/operations.md describes operating it.
 package main
 
@@ -34,6 +36,7 @@ import (
 	"github.com/auditpipe/auditpipe/pkg/config"
 	"github.com/auditpipe/auditpipe/pkg/health"
 	"github.com/auditpipe/auditpipe/pkg/ingest"
+	"github.com/auditpipe/auditpipe/pkg/replicas"
 	"github.com/auditpipe/auditpipe/pkg/teleportsrc"
 )
 
@@ -158,6 +161,12 @@ func serve(ctx context.Context, cfg *config.Config, eng ingest.Config, logger *s
 			return nil // stopped at start, before Run had anything to drain
 		}
 		return err
+	})
+	// The beats go on while the engine drains and stop with it, leaving the register.
+	register := replicas.New(d.redis, eng.Window.KeyPrefix)
+	g.Go(func() error {
+		rep := replicas.Replica{Service: replicas.ServiceIngest, ID: eng.Owner, Version: version}
+		return beat(svcCtx, register, rep, func() any { return ingestMember(e.Status()) }, logger)
 	})
 	g.Go(func() error {
 		reloadOnHangup(svcCtx, hup, d.teleport, logger)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -44,14 +45,21 @@ type deps struct {
 	teleport *teleportsrc.Client
 }
 
-// connect connects to NATS and builds the sinks of shipper.sinks, fastest failure first, and
-// registers a readiness check on hs for each dependency: NATS (connected), and for the lock
-// sink Redis (answers PING) and Teleport (teleportsrc's check). On error it returns what it
-// made so far, for the caller to close.
-func connect(ctx context.Context, cfg *config.Config, reg prometheus.Registerer, log *slog.Logger, hs *health.Server) (*deps, error) {
+// connect connects to NATS, makes the Redis client and builds the sinks of shipper.sinks,
+// fastest failure first, and registers a readiness check on hs for each dependency: NATS
+// (connected), and for the lock sink Redis (answers PING) and Teleport (teleportsrc's check).
+// id names the replica in its NATS connection. On error it returns what it made so far, for
+// the caller to close.
+//
+// Redis holds the lock sink's counters and the replicas register. The lock sink needs it: it
+// must answer at start, and a bad redis section is an error. Without the lock sink Redis only
+// lists the replica for the admin API, so nothing about it stops the shipper: it is not
+// PINGed, not a readiness check, and a client that cannot be made (an unreadable password
+// file, say) is logged and leaves d.redis nil.
+func connect(ctx context.Context, cfg *config.Config, id string, reg prometheus.Registerer, log *slog.Logger, hs *health.Server) (*deps, error) {
 	d := &deps{}
 	var err error
-	if d.nats, err = clients.NATS(cfg.NATS, "auditpipe-shipper "+replicaName(), log); err != nil {
+	if d.nats, err = clients.NATS(cfg.NATS, "auditpipe-shipper "+id, log); err != nil {
 		return d, err
 	}
 	if d.js, err = jetstream.New(d.nats); err != nil {
@@ -64,6 +72,17 @@ func connect(ctx context.Context, cfg *config.Config, reg prometheus.Registerer,
 		}
 		return nil
 	})
+
+	rdb, err := clients.Redis(cfg.Redis)
+	switch {
+	case err != nil && cfg.Shipper.HasSink(config.SinkLock):
+		return d, err
+	case err != nil:
+		log.Warn("redis: no client, so this replica is not in the replicas register (the admin API does not list it); shipping goes on",
+			"err", err)
+	default:
+		d.redis = rdb
+	}
 
 	for _, name := range cfg.Shipper.Sinks {
 		var t shipper.Target
@@ -98,24 +117,21 @@ func connect(ctx context.Context, cfg *config.Config, reg prometheus.Registerer,
 	return d, nil
 }
 
-// lockSink builds the lock sink: a Redis client (checked with PING) and a Teleport client
+// lockSink builds the lock sink on d.redis (checked with PING) and a Teleport client
 // (teleportsrc.New waits until Teleport answers or ctx ends).
 func (d *deps) lockSink(ctx context.Context, cfg *config.Config, reg prometheus.Registerer, log *slog.Logger, hs *health.Server) (*lock.Sink, error) {
 	lockCfg := lock.ConfigFrom(cfg)
 	if err := lockCfg.Validate(); err != nil {
 		return nil, err
 	}
-	rdb, err := clients.Redis(cfg.Redis)
-	if err != nil {
-		return nil, err
-	}
-	d.redis = rdb
+	rdb := d.redis // connect made it, or failed
 	if err := clients.PingRedis(ctx, rdb, cfg.Redis); err != nil {
 		return nil, err
 	}
 	hs.AddCheck("redis", func(ctx context.Context) error { return rdb.Ping(ctx).Err() })
 
 	log.Info("connecting to Teleport for the lock sink", "addr", cfg.Teleport.Addr)
+	var err error
 	if d.teleport, err = teleportsrc.New(ctx, cfg.Teleport, teleportsrc.WithLogger(log), teleportsrc.WithRegisterer(reg)); err != nil {
 		return nil, fmt.Errorf("teleport: %w", err)
 	}
@@ -151,8 +167,17 @@ func (d *deps) close() error {
 	return errors.Join(errs...)
 }
 
-// replicaName names this replica in its NATS connection: "<hostname>-<pid>".
-func replicaName() string {
+// envOwner names the environment variable that sets the replica id (a pod name, say).
+const envOwner = "AUDITPIPE_OWNER"
+
+// replicaID names this replica in the replicas register and its NATS connection:
+// AUDITPIPE_OWNER in env when set, else "<hostname>-<pid>".
+func replicaID(env []string) string {
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, envOwner+"="); ok && v != "" {
+			return v
+		}
+	}
 	host, err := os.Hostname()
 	if err != nil || host == "" {
 		host = "shipper"

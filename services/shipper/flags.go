@@ -34,7 +34,8 @@ auditpipe-shipper forwards the events of the JetStream stream to the sinks: Flue
 Teleport locks. Each sink has one durable consumer (sink-<name>) that every replica shares, so
 adding replicas adds throughput; an event is acknowledged only once its sink accepted it. It
 serves /healthz, /readyz and /metrics on metrics.listen, reloads the Teleport identity file of
-the lock sink on SIGHUP, and stops gracefully on SIGTERM or SIGINT.
+the lock sink on SIGHUP, and stops gracefully on SIGTERM or SIGINT. It is listed by the admin
+API under $AUDITPIPE_OWNER, else <hostname>-<pid>.
 
 Configuration: defaults, then the TOML file (--config or AUDITPIPE_CONFIG; an existing
 teleport-event-handler.toml works), then AUDITPIPE_* variables, then flags. Every key is in

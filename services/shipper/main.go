@@ -8,13 +8,18 @@
 //
 //	auditpipe-shipper --config /etc/auditpipe/auditpipe.toml --sinks fluentd,datadog
 //
-// It serves /healthz, /readyz and /metrics on metrics.listen, reloads the lock sink's Teleport
-// identity file on SIGHUP (with teleport.refresh.enabled), and stops gracefully on SIGTERM or
-// SIGINT: no more pulls, the batches in hand finished or handed back, and it exits 0. Run
-// `auditpipe-shipper --help` for the flags; docs/operations.md describes operating it.
+// It serves /healthz, /readyz and /metrics on metrics.listen, beats into the replicas register
+// in Redis (pkg/replicas: its id, AUDITPIPE_OWNER or "<hostname>-<pid>", and an
+// adminapi.ShipperMember status, every 5 s) so that the admin API lists it — a Redis that
+// does not answer only logs a warning, unless the lock sink needs it — reloads the lock sink's
+// Teleport identity file on SIGHUP (with teleport.refresh.enabled), and stops gracefully on
+// SIGTERM or SIGINT: no more pulls, the batches in hand finished or handed back, the register
+// left, and it exits 0. Run `auditpipe-shipper --help` for the flags; docs/operations.md
+// describes operating it.
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -25,6 +30,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strings"
 	"syscall"
 	"time"
 
@@ -34,8 +40,10 @@ import (
 
 	"github.com/auditpipe/auditpipe/pkg/config"
 	"github.com/auditpipe/auditpipe/pkg/health"
+	"github.com/auditpipe/auditpipe/pkg/replicas"
 	"github.com/auditpipe/auditpipe/pkg/shipper"
 	"github.com/auditpipe/auditpipe/pkg/teleportsrc"
+	"github.com/auditpipe/auditpipe/pkg/window"
 )
 
 // version is the release, set at build time with -ldflags "-X main.version=…".
@@ -78,7 +86,11 @@ func run(ctx context.Context, args, env []string, stdout, stderr io.Writer) erro
 	if err := engCfg.Validate(); err != nil {
 		return err
 	}
-	log.Info("auditpipe-shipper starting", "version", version, "sinks", cfg.Shipper.Sinks, "config", cfg)
+	id := replicaID(env)
+	if strings.ContainsAny(id, "{}") {
+		return fmt.Errorf("%s %q: want a replica id without { or }", envOwner, id)
+	}
+	log.Info("auditpipe-shipper starting", "version", version, "id", id, "sinks", cfg.Shipper.Sinks, "config", cfg)
 
 	reg := prometheus.NewRegistry()
 	if err := errors.Join(
@@ -118,7 +130,7 @@ func run(ctx context.Context, args, env []string, stdout, stderr io.Writer) erro
 		return g.Wait()
 	}
 
-	d, err := connect(gctx, cfg, reg, log, hs)
+	d, err := connect(gctx, cfg, id, reg, log, hs)
 	var eng *shipper.Engine
 	if err == nil {
 		eng, err = shipper.New(engCfg, d.targets, shipper.Deps{JetStream: d.js, Registerer: reg, Logger: log})
@@ -144,6 +156,14 @@ func run(ctx context.Context, args, env []string, stdout, stderr io.Writer) erro
 		defer stopSvc()
 		return eng.Run(gctx)
 	})
+	if d.redis != nil {
+		// The beats go on while the engine drains and stop with it, leaving the register.
+		register := replicas.New(d.redis, cmp.Or(cfg.Redis.KeyPrefix, window.DefaultConfig().KeyPrefix))
+		g.Go(func() error {
+			rep := replicas.Replica{Service: replicas.ServiceShipper, ID: id, Version: version}
+			return beat(svcCtx, register, rep, func() any { return shipperMember(eng.Status()) }, log)
+		})
+	}
 	if d.teleport != nil {
 		g.Go(func() error {
 			reloadOnHangup(svcCtx, hup, d.teleport, log)
@@ -164,7 +184,7 @@ func run(ctx context.Context, args, env []string, stdout, stderr io.Writer) erro
 // (with the log settings it loaded, or the defaults when it failed) and validates it for the
 // shipper service. Its errors list every problem, each naming its key.
 func loadConfig(opts options, env []string, stderr io.Writer) (*config.Config, error) {
-	cfg, warnings, err := config.Load(config.Sources{File: opts.configFile, Env: env, Flags: opts.settings})
+	cfg, warnings, err := config.Load(config.Sources{File: opts.configFile, Env: env, Flags: opts.settings, AllowEnv: []string{envOwner}})
 	logCfg := config.Default().Log
 	if cfg != nil {
 		logCfg = cfg.Log

@@ -169,7 +169,9 @@ func (b *syncBuffer) String() string {
 
 // TestSmoke runs the real program against an embedded NATS, a fake Fluentd and a fake
 // Datadog intake: the events on the stream reach both, /readyz and /metrics say so, and
-// SIGTERM (the ctx) stops it with no error.
+// SIGTERM (the ctx) stops it with no error. Redis does not answer: without the lock sink
+// that only keeps the replica out of the replicas register, with one warning (rate-limited,
+// though the beats fail every interval), and no readiness check.
 func TestSmoke(t *testing.T) {
 	t.Parallel()
 	ns := testenv.NATS(t)
@@ -194,9 +196,12 @@ url = %q
 sinks = ["fluentd", "datadog"]
 ack-wait = "5s"
 
+[redis]
+addr = %q
+
 [metrics]
 listen = "127.0.0.1:0"
-`, ns.URL, f.URL, f.SessionURL, f.CA, f.Cert, f.Key, intake.URL())
+`, ns.URL, f.URL, f.SessionURL, f.CA, f.Cert, f.Key, intake.URL(), closedAddr(t))
 	if err := os.WriteFile(cfgFile, []byte(toml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -219,6 +224,9 @@ listen = "127.0.0.1:0"
 			t.Errorf("/readyz = %s; want %s", ready, want)
 		}
 	}
+	if strings.Contains(ready, "redis") {
+		t.Errorf("/readyz = %s; want no redis check without the lock sink", ready)
+	}
 	metrics := get(t, "http://"+addr+"/metrics")
 	for _, want := range []string{
 		`auditpipe_shipper_delivered_total{sink="fluentd",type="user.login"} 20`,
@@ -237,6 +245,9 @@ listen = "127.0.0.1:0"
 	sh.stop(t)
 	if !strings.Contains(stderr.String(), `"msg":"auditpipe-shipper stopped","sink":"fluentd","delivered":20`) {
 		t.Errorf("no final log line with the delivered count:\n%s", stderr)
+	}
+	if n := strings.Count(stderr.String(), "replicas register: beat failed"); n != 1 {
+		t.Errorf("%d warnings of failed beats; want 1 (rate-limited)\n%s", n, stderr)
 	}
 }
 
@@ -278,7 +289,7 @@ func (sh *shipperRun) publish(t *testing.T, events []event.Event) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.PublishPage(sh.ctx, events, ""); err != nil {
+	if _, err := p.PublishPage(sh.ctx, events, event.Replay{}); err != nil {
 		t.Fatal(err)
 	}
 }

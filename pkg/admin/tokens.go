@@ -1,0 +1,194 @@
+package admin
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	"github.com/auditpipe/auditpipe/pkg/adminapi"
+)
+
+// credential is one bearer token of the tokens file. Only the token's SHA-256 is kept.
+type credential struct {
+	digest [sha256.Size]byte
+	scope  adminapi.Scope
+	// who names the token in logs: "token:" + the first 8 hex digits of its SHA-256.
+	who string
+}
+
+// tokenSet is the parsed tokens file.
+type tokenSet []credential
+
+// parseTokens parses a tokens file: one "<scope> <token>" per line, scope read or admin,
+// separated by spaces or tabs; blank lines and lines starting with "#" are ignored. A token
+// may appear once. Errors name the file and the line, never the token.
+func parseTokens(name string, data []byte) (tokenSet, error) {
+	var set tokenSet
+	firstLine := map[[sha256.Size]byte]int{}
+	for i, line := range strings.Split(string(data), "\n") {
+		n := i + 1
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		fields := strings.Fields(line)
+		if len(fields) != 2 {
+			return nil, fmt.Errorf("admin: tokens file %s line %d: want \"<scope> <token>\" (%d fields)", name, n, len(fields))
+		}
+		scope := adminapi.Scope(fields[0])
+		if scope != adminapi.ScopeRead && scope != adminapi.ScopeAdmin {
+			return nil, fmt.Errorf("admin: tokens file %s line %d: the scope (first field) must be read or admin", name, n)
+		}
+		digest := sha256.Sum256([]byte(fields[1]))
+		if first, dup := firstLine[digest]; dup {
+			return nil, fmt.Errorf("admin: tokens file %s line %d: the token of line %d again", name, n, first)
+		}
+		firstLine[digest] = n
+		set = append(set, credential{digest: digest, scope: scope, who: tokenWho(digest)})
+	}
+	return set, nil
+}
+
+// tokenWho names a token by its digest: "token:" + 8 hex digits.
+func tokenWho(digest [sha256.Size]byte) string { return "token:" + hex.EncodeToString(digest[:4]) }
+
+// lookup finds token in the set. It compares the token's digest with every credential's in
+// constant time, and always with all of them, so the time taken tells nothing about which
+// tokens exist or how close a guess came.
+func (ts tokenSet) lookup(token string) (credential, bool) {
+	digest := sha256.Sum256([]byte(token))
+	var found credential
+	match := 0
+	for _, c := range ts {
+		eq := subtle.ConstantTimeCompare(digest[:], c.digest[:])
+		if eq == 1 {
+			found = c
+		}
+		match |= eq
+	}
+	return found, match == 1
+}
+
+// reloadDelay is how long the watcher waits after a change in the tokens file's directory
+// before it reads the file, so a burst of events (a write in parts, a rename dance) makes one
+// reload.
+const reloadDelay = 100 * time.Millisecond
+
+// tokenFile is the tokens file, read at open and again whenever its directory changes (which
+// catches writes in place, atomic renames and Kubernetes' secret symlink swaps). A file that
+// cannot be read or parsed on reload keeps the previous tokens in force and is logged as an
+// error. Safe for concurrent use.
+type tokenFile struct {
+	path    string
+	log     *slog.Logger
+	tokens  atomic.Pointer[tokenSet]
+	content atomic.Pointer[[sha256.Size]byte] // digest of the file last loaded
+	watcher *fsnotify.Watcher
+	stop    chan struct{}
+	done    sync.WaitGroup
+	closed  sync.Once
+}
+
+// openTokenFile reads path and watches its directory until Close.
+func openTokenFile(path string, log *slog.Logger) (*tokenFile, error) {
+	f := &tokenFile{path: path, log: log, stop: make(chan struct{})}
+	if _, err := f.load(); err != nil {
+		return nil, err
+	}
+	if len(*f.tokens.Load()) == 0 {
+		log.Warn("the admin tokens file holds no token: no bearer token is accepted", "file", path)
+	}
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, fmt.Errorf("admin: watch tokens file: %w", err)
+	}
+	if err := w.Add(filepath.Dir(path)); err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("admin: watch tokens file %s: %w", path, err)
+	}
+	f.watcher = w
+	f.done.Add(1)
+	go f.watch()
+	return f, nil
+}
+
+// current returns the tokens in force.
+func (f *tokenFile) current() tokenSet { return *f.tokens.Load() }
+
+// load reads and parses the file and puts its tokens in force; it reports whether the
+// content changed since the last load.
+func (f *tokenFile) load() (bool, error) {
+	data, err := os.ReadFile(f.path)
+	if err != nil {
+		return false, fmt.Errorf("admin: read tokens file: %w", err)
+	}
+	sum := sha256.Sum256(data)
+	if prev := f.content.Load(); prev != nil && bytes.Equal(prev[:], sum[:]) {
+		return false, nil
+	}
+	set, err := parseTokens(f.path, data)
+	if err != nil {
+		return false, err
+	}
+	f.tokens.Store(&set)
+	f.content.Store(&sum)
+	return true, nil
+}
+
+// watch reloads the file a little after each change in its directory, until Close.
+func (f *tokenFile) watch() {
+	defer f.done.Done()
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		select {
+		case <-f.stop:
+			return
+		case _, ok := <-f.watcher.Events:
+			if !ok {
+				return
+			}
+			timer.Reset(reloadDelay)
+		case err, ok := <-f.watcher.Errors:
+			if !ok {
+				return
+			}
+			f.log.Error("admin tokens file watch", "file", f.path, "err", err)
+		case <-timer.C:
+			changed, err := f.load()
+			switch {
+			case err != nil:
+				f.log.Error("admin tokens file reload failed; the previous tokens stay in force", "file", f.path, "err", err)
+			case changed:
+				f.log.Info("admin tokens file reloaded", "file", f.path, "tokens", len(f.current()))
+			}
+		}
+	}
+}
+
+// Close stops watching. Idempotent.
+func (f *tokenFile) Close() error {
+	var err error
+	f.closed.Do(func() {
+		close(f.stop)
+		err = f.watcher.Close()
+		f.done.Wait()
+	})
+	if err != nil && !errors.Is(err, fsnotify.ErrClosed) {
+		return fmt.Errorf("admin: stop watching tokens file: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,208 @@
+// Command auditpipe-admin serves auditpipe's admin REST API: where export stands, replays,
+// start-time resets, pausing ingest and the dead letters, over the Redis and JetStream state
+// that ingest and shipper share. The API is package admin; this command only wires it:
+// configuration → Redis and NATS clients → the API server, the health server and the
+// replica's beats, until a signal.
+//
+//	auditpipe-admin --config /etc/auditpipe/auditpipe.toml
+//
+// The API is on admin.listen (TLS with admin.tls); /healthz, /readyz and /metrics are also on
+// metrics.listen, as for every auditpipe service. It stops gracefully on SIGTERM or SIGINT:
+// requests in flight finish, the replica leaves the register, and it exits 0. auditpipectl is
+// its client; docs/auditpipectl.md describes both.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/auditpipe/auditpipe/pkg/admin"
+	"github.com/auditpipe/auditpipe/pkg/config"
+	"github.com/auditpipe/auditpipe/pkg/health"
+	"github.com/auditpipe/auditpipe/pkg/replicas"
+)
+
+// version is the release, set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// healthDrain bounds the shutdown of the health server.
+const healthDrain = 5 * time.Second
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "auditpipe-admin:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole program. args are the command-line arguments without the program name, env
+// the environment as os.Environ gives it. It returns nil after a graceful stop (ctx ended),
+// flag.ErrHelp after --help, otherwise the error that stopped it. The usage goes to stderr,
+// --version to stdout, logs to stderr.
+func run(ctx context.Context, args, env []string, stdout, stderr io.Writer) error {
+	opts, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	if opts.version {
+		_, err := fmt.Fprintf(stdout, "auditpipe-admin %s (%s)\n", version, runtime.Version())
+		return err
+	}
+	cfg, err := loadConfig(opts, env, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(cfg.Log.Handler(stderr))
+	if cfg.Admin.InsecureNoAuth {
+		logger.Warn("!!! INSECURE: the admin API may serve WITHOUT AUTHENTICATION (admin.insecure-no-auth / " +
+			"--insecure-dev-no-auth): anyone who reaches " + cfg.Admin.Listen + " can pause ingest, reset the " +
+			"start time and delete dead letters. For development only !!!")
+	}
+	id := owner(env)
+	logger.Info("auditpipe-admin starting", "version", version, "id", id, "config", cfg)
+	return serve(ctx, cfg, id, logger)
+}
+
+// serve runs the replica: the health server, the clients, the API server and the beats into
+// the replicas register, until ctx ends (then it drains) or one of them fails. The health
+// server outlives the API, so /metrics stays up while it drains; /readyz fails from the stop on.
+func serve(ctx context.Context, cfg *config.Config, id string, logger *slog.Logger) error {
+	reg := prometheus.NewRegistry()
+	if err := errors.Join(
+		reg.Register(collectors.NewGoCollector()),
+		reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})),
+	); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	hs := health.NewServer(reg)
+	var mlis net.Listener
+	if cfg.Metrics.Listen != "" {
+		var err error
+		if mlis, err = net.Listen("tcp", cfg.Metrics.Listen); err != nil {
+			return fmt.Errorf("metrics.listen: %w", err)
+		}
+		logger.Info("serving /healthz, /readyz and /metrics", "addr", mlis.Addr().String())
+	}
+
+	// gctx ends on ctx or when a job fails; svcCtx, for the health server, once the API has
+	// drained.
+	g, gctx := errgroup.WithContext(ctx)
+	svcCtx, stopSvc := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSvc()
+	hs.AddCheck("admin", func(context.Context) error {
+		if gctx.Err() != nil {
+			return errors.New("stopping")
+		}
+		return nil
+	})
+	if mlis != nil {
+		g.Go(func() error { return hs.Serve(svcCtx, mlis, healthDrain) })
+	}
+
+	d, err := connect(gctx, cfg, id, logger, hs)
+	var (
+		srv *admin.Server
+		lis net.Listener
+	)
+	if err == nil {
+		srv, err = admin.New(cfg, admin.Deps{
+			Redis:      d.redis,
+			JetStream:  d.js,
+			Registry:   d.registry,
+			Registerer: reg,
+			Gatherer:   reg,
+			Logger:     logger,
+		})
+	}
+	if err == nil {
+		if lis, err = net.Listen("tcp", cfg.Admin.Listen); err != nil {
+			err = fmt.Errorf("admin.listen: %w", err)
+		}
+	}
+	if err != nil {
+		stopSvc()
+		if srv != nil {
+			err = errors.Join(err, srv.Close())
+		}
+		err = errors.Join(err, g.Wait(), d.close())
+		if ctx.Err() != nil {
+			logger.Info("auditpipe-admin stopped before it started", "cause", context.Cause(ctx))
+			return nil
+		}
+		return err
+	}
+	scheme := "http"
+	if cfg.Admin.TLS.Cert != "" {
+		scheme = "https"
+	}
+	logger.Info("serving the admin API", "addr", lis.Addr().String(), "scheme", scheme,
+		"tokens", cfg.Admin.TokensFile != "", "client_certificates", cfg.Admin.TLS.ClientCA != "")
+
+	g.Go(func() error {
+		defer stopSvc()
+		return srv.Serve(gctx, lis)
+	})
+	g.Go(func() error {
+		status := func() any { return member{Listen: lis.Addr().String(), Scheme: scheme} }
+		return d.registry.Run(gctx, replicas.Replica{Service: replicas.ServiceAdmin, ID: id, Version: version},
+			0, status, func(err error) { logger.Warn("replicas register", "err", err) })
+	})
+	err = errors.Join(g.Wait(), srv.Close(), d.close())
+	if err != nil {
+		return err
+	}
+	logger.Info("auditpipe-admin stopped")
+	return nil
+}
+
+// member is the Status this replica reports in its beats.
+type member struct {
+	Listen string `json:"listen"`
+	Scheme string `json:"scheme"`
+}
+
+// loadConfig loads the configuration from the file, env and the flags, logs Load's warnings
+// (with the log settings it loaded, or the defaults when it failed) and validates it for the
+// admin service. Its errors list every problem, each naming its key.
+func loadConfig(opts options, env []string, stderr io.Writer) (*config.Config, error) {
+	cfg, warnings, err := config.Load(config.Sources{
+		File:     opts.configFile,
+		Env:      env,
+		Flags:    opts.settings,
+		AllowEnv: []string{envOwner},
+	})
+	logCfg := config.Default().Log
+	if cfg != nil {
+		logCfg = cfg.Log
+	}
+	logger := slog.New(logCfg.Handler(stderr))
+	for _, w := range warnings {
+		logger.Warn("configuration", "source", w.Source, "key", w.Key, "warning", w.Message)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("configuration:\n%w", err)
+	}
+	if err := cfg.ValidateFor(config.ServiceAdmin); err != nil {
+		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	return cfg, nil
+}
