@@ -11,9 +11,16 @@ import (
 
 // NATS connects to nats.url with nats.creds under the connection name name (e.g.
 // "auditpipe-ingest <owner>"), and reconnects forever after a loss, logging each loss and
-// recovery on logger. The first connection must succeed: a service that cannot reach NATS at
-// start exits with the error. The caller closes the connection.
+// recovery on logger. With nats.tls enabled (config turns it on for a tls:// or wss:// URL)
+// the connection requires TLS 1.2 or later, verifies the server against nats.tls.ca (the
+// system roots without it) and the host name of the URL it dials, and presents the client
+// certificate nats.tls.cert when set. The first connection must succeed: a service that
+// cannot reach NATS at start exits with the error. The caller closes the connection.
 func NATS(cfg config.NATS, name string, logger *slog.Logger) (*nats.Conn, error) {
+	tc, err := clientTLS("nats.tls", cfg.TLS)
+	if err != nil {
+		return nil, err
+	}
 	opts := []nats.Option{
 		nats.Name(name),
 		nats.MaxReconnects(-1),
@@ -31,6 +38,9 @@ func NATS(cfg config.NATS, name string, logger *slog.Logger) (*nats.Conn, error)
 	}
 	if cfg.Creds != "" {
 		opts = append(opts, nats.UserCredentials(cfg.Creds))
+	}
+	if tc != nil {
+		opts = append(opts, nats.Secure(tc))
 	}
 	nc, err := nats.Connect(cfg.URL, opts...)
 	if err != nil {

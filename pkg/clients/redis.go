@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -18,26 +19,50 @@ import (
 // PingTimeout bounds the PING of [PingRedis].
 const PingTimeout = 10 * time.Second
 
-// Redis returns a client for redis.url (as go-redis parses it) or redis.addr, with
-// redis.username, the password in redis.password-file (read once, here) and redis.tls. Its
-// calls end with their context. It does not connect.
+// Redis returns a client for the deployment cfg describes (see [config.Redis.Mode]):
+//   - one server, redis.url (as go-redis parses it) or redis.addr: a *redis.Client;
+//   - Sentinel, redis.master-name with the Sentinels in redis.addrs: a *redis.Client that
+//     asks the Sentinels for the master and follows failovers;
+//   - Cluster, the seed nodes in redis.addrs: a *redis.ClusterClient, which discovers the
+//     other nodes and follows MOVED and ASK redirections.
+//
+// Every node gets redis.username, the password in redis.password-file and redis.tls; the
+// Sentinels get the password in redis.sentinel-password-file (both files read once, here) and
+// redis.tls too. The client's calls end with their context. It does not connect.
 func Redis(cfg config.Redis) (redis.UniversalClient, error) {
 	password, err := cfg.Password()
 	if err != nil {
 		return nil, fmt.Errorf("redis.password-file: %w", err)
+	}
+	sentinelPassword, err := cfg.SentinelPassword()
+	if err != nil {
+		return nil, fmt.Errorf("redis.sentinel-password-file: %w", err)
 	}
 	tc, err := clientTLS("redis.tls", cfg.TLS)
 	if err != nil {
 		return nil, err
 	}
 	if cfg.URL == "" {
-		return redis.NewUniversalClient(&redis.UniversalOptions{
-			Addrs:                 []string{cfg.Addr},
+		addrs := cfg.Addrs
+		if len(addrs) == 0 {
+			addrs = []string{cfg.Addr}
+		}
+		opts := &redis.UniversalOptions{
+			Addrs:                 addrs,
 			Username:              cfg.Username,
 			Password:              password.Reveal(),
+			SentinelPassword:      sentinelPassword.Reveal(),
 			TLSConfig:             tc,
 			ContextTimeoutEnabled: true,
-		}), nil
+		}
+		switch cfg.Mode() {
+		case config.RedisSentinel:
+			opts.MasterName = cfg.MasterName
+			return redis.NewFailoverClient(opts.Failover()), nil
+		case config.RedisCluster:
+			return redis.NewClusterClient(opts.Cluster()), nil
+		}
+		return redis.NewClient(opts.Simple()), nil
 	}
 	opts, err := redis.ParseURL(cfg.URL)
 	if err != nil {
@@ -59,13 +84,18 @@ func Redis(cfg config.Redis) (redis.UniversalClient, error) {
 	return redis.NewClient(opts), nil
 }
 
-// RedisTarget names the Redis server in errors: redis.addr, or redis.url (which holds no
-// credentials: config refuses them).
+// RedisTarget names the Redis deployment in errors: redis.url (which holds no credentials:
+// config refuses them), redis.addr, or the mode and redis.addrs.
 func RedisTarget(cfg config.Redis) string {
-	if cfg.URL != "" {
+	switch {
+	case cfg.URL != "":
 		return cfg.URL
+	case len(cfg.Addrs) == 0:
+		return cfg.Addr
+	case cfg.Mode() == config.RedisSentinel:
+		return fmt.Sprintf("master %q via Sentinels %s", cfg.MasterName, strings.Join(cfg.Addrs, ","))
 	}
-	return cfg.Addr
+	return "Cluster " + strings.Join(cfg.Addrs, ",")
 }
 
 // PingRedis checks that rdb answers PING within PingTimeout, with an error that names the
@@ -79,9 +109,11 @@ func PingRedis(ctx context.Context, rdb redis.UniversalClient, cfg config.Redis)
 	return nil
 }
 
-// clientTLS is the TLS setup of the client TLS table at key (redis.tls): nil when disabled; else TLS 1.2 or later, the server
-// verified against redis.tls.ca (the system roots without it), and the client key pair when
-// redis.tls.cert and redis.tls.key are set. Errors name the key and file, never the content.
+// clientTLS is the TLS setup of the client TLS table at key (redis.tls, nats.tls): nil when
+// disabled; else TLS 1.2 or later, the server verified against <key>.ca (the system roots
+// without it), and the client key pair when <key>.cert and <key>.key are set. The server
+// name is left to the client library, which takes it from the address it dials, so one
+// setup serves every node of a cluster. Errors name the key and file, never the content.
 func clientTLS(key string, t config.ClientTLS) (*tls.Config, error) {
 	if !t.Enabled {
 		return nil, nil

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"testing"
 	"time"
 
@@ -332,9 +333,15 @@ func utcDays(from, to time.Time) []time.Time {
 }
 
 // TestEveryEventArrivesIntactOverTheWire is the simulator's end-to-end proof: Teleport's own
-// client, with an identity file and with a key pair, reads every event of the Log back
-// through each of the four audit-log RPCs, interrupted and resumed midway on new connections,
-// and what arrives is exactly the manifest (see the comment at the top of this file).
+// client reads every event of the Log back through each of the four audit-log RPCs,
+// interrupted and resumed midway on new connections, and what arrives is exactly the manifest
+// (see the comment at the top of this file).
+//
+// The credentials only open the connections; what an RPC serves does not depend on them. So
+// the identity file reads through all four RPCs, and the key pair through the bulk export,
+// whose chunks are cut and resumed on connections it opens again (redials it must make). With
+// AUDITPIPE_SIM_FULL=1 the key pair reads through all four RPCs too (the whole matrix takes
+// about twice as long with -race).
 func TestEveryEventArrivesIntactOverTheWire(t *testing.T) {
 	log := simLog(t, 3000, Options{
 		ChunkSize:           400,
@@ -355,12 +362,24 @@ func TestEveryEventArrivesIntactOverTheWire(t *testing.T) {
 	for _, creds := range []struct {
 		name string
 		load func() client.Credentials
+		all  bool // every RPC, else the export only
 	}{
-		{name: "identity file", load: func() client.Credentials { return identityCreds(s) }},
-		{name: "key pair", load: func() client.Credentials { return keyPairCreds(s) }},
+		{name: "identity file", load: func() client.Credentials { return identityCreds(s) }, all: true},
+		{name: "key pair", load: func() client.Credentials { return keyPairCreds(s) }, all: os.Getenv("AUDITPIPE_SIM_FULL") == "1"},
 	} {
 		t.Run(creds.name, func(t *testing.T) {
 			t.Parallel()
+			t.Run("export", func(t *testing.T) {
+				t.Parallel()
+				r := newReconnector(t, s.Addr(), creds.load)
+				sameEntries(t, "export", exportOverWire(t, r, utcDays(simFrom, simTo), 150), audit)
+				if r.redial == 0 {
+					t.Fatal("no chunk was interrupted")
+				}
+			})
+			if !creds.all {
+				return
+			}
 			t.Run("search ascending", func(t *testing.T) {
 				t.Parallel()
 				r := newReconnector(t, s.Addr(), creds.load)
@@ -370,14 +389,6 @@ func TestEveryEventArrivesIntactOverTheWire(t *testing.T) {
 				t.Parallel()
 				r := newReconnector(t, s.Addr(), creds.load)
 				sameEntries(t, "search descending", searchOverWire(t, r, apitypes.EventOrderDescending, 250, 5), audit)
-			})
-			t.Run("export", func(t *testing.T) {
-				t.Parallel()
-				r := newReconnector(t, s.Addr(), creds.load)
-				sameEntries(t, "export", exportOverWire(t, r, utcDays(simFrom, simTo), 150), audit)
-				if r.redial == 0 {
-					t.Fatal("no chunk was interrupted")
-				}
 			})
 			t.Run("session recordings", func(t *testing.T) {
 				t.Parallel()

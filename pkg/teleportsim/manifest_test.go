@@ -20,6 +20,7 @@ func entryKey(kind Kind, uid, sid string, ei int64) string {
 // TestManifestMatchesServedEvents proves that what Search, Export and SessionEvents serve is
 // exactly what the manifest lists: every entry arrives once, with the manifest's hash.
 func TestManifestMatchesServedEvents(t *testing.T) {
+	t.Parallel() // CPU only, on a Log of its own: runs beside the others on a second core
 	clock := newFakeClock(testTo.Add(time.Hour))
 	o := allSwitches(Options{Count: 4000, ChunkSize: 300, Now: clock.Now})
 	l := newTestLog(t, o)

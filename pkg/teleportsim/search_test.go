@@ -71,6 +71,7 @@ func sameEvents(t testing.TB, got, want []Event) {
 }
 
 func TestSearchPaging(t *testing.T) {
+	t.Parallel() // CPU only, on a Log of its own: runs beside the others on a second core
 	l := newTestLog(t, Options{Count: 4000, IdenticalTimestamps: 37, DayBoundaries: true, HugeEvents: 1, LargeEvents: 2})
 	all := auditEvents(t, l)
 	day2 := testFrom.Add(24 * time.Hour)

@@ -29,6 +29,7 @@ func everyEvent(t testing.TB, l *Log) []Event {
 }
 
 func TestEventShapes(t *testing.T) {
+	t.Parallel() // CPU only, on a Log of its own: runs beside the others on a second core
 	common := []string{"ei", "event", "time", "cluster_name"}
 	want := map[string]struct {
 		codes  []string
@@ -168,6 +169,7 @@ func TestUnicodeEventsAreValidUTF8JSON(t *testing.T) {
 // TestCanonicalJSONSurvivesStruct proves the manifest hash can be checked at the far end: the
 // server sends each event as a google.protobuf.Struct, the client marshals it with protojson.
 func TestCanonicalJSONSurvivesStruct(t *testing.T) {
+	t.Parallel() // CPU only, on a Log of its own: runs beside the others on a second core
 	l := newTestLog(t, Options{Count: 3000, Unicode: true, LargeEvents: 1})
 	for _, ev := range everyEvent(t, l) {
 		var s structpb.Struct

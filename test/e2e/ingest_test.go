@@ -13,14 +13,24 @@ import (
 // event once: 100,000 audit events in search mode (the simulator refuses the export API, as
 // DynamoDB does), 20,000 in export mode (bulk export per UTC day and chunk). -short exports
 // 20,000 in search mode only.
+//
+// The logs have pkg/ingest's realism switches (its realistic options) but one: runs of
+// identical timestamps, events at and just before midnight, single-event chunks, large events
+// and one over 1 MiB (which goes through the object store). Recordings missing at first are
+// left to pkg/ingest, whose tests shorten the retry backoff; here the binary's default (30 s
+// before the first retry) would only add waiting. The search run is make test's 100k-event
+// proof of ingest; pkg/ingest proves the same property in-process, under -race, on smaller
+// logs.
 func TestIngestExactlyOnce(t *testing.T) {
+	realistic := []string{"--identical-timestamps", "20", "--day-boundaries", "--single-event-chunks",
+		"--large-events", "3", "--huge-events", "1"}
 	tests := []struct {
 		mode    string
 		count   int
 		simArgs []string
 	}{
-		{mode: "search", count: 100_000, simArgs: []string{"--export-not-implemented"}},
-		{mode: "export", count: 20_000},
+		{mode: "search", count: 100_000, simArgs: append([]string{"--export-not-implemented"}, realistic...)},
+		{mode: "export", count: 20_000, simArgs: append([]string{"--chunk-size", "3000"}, realistic...)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
