@@ -207,6 +207,15 @@ func TestStatus(t *testing.T) {
 		"Replicas", "shipper  shipper-7  v1.2.3", "sinks fluentd,datadog, BLOCKED datadog, delivered fluentd 12",
 	})
 
+	// The search planner's watermark is shown in search mode only.
+	if out := e.ctl("status").stdout; strings.Contains(out, "planned until") {
+		t.Errorf("planned until shown before a mode was recorded:\n%s", out)
+	}
+	if err := e.rdb.HSet(ctx, e.cfg.Redis.KeyPrefix+"ingest:modes", "1", "search").Err(); err != nil {
+		t.Fatal(err)
+	}
+	e.ctl("status").want(t, 0, []string{"mode search", "planned until"})
+
 	r := e.ctl("status", "-o", "json")
 	r.want(t, 0, nil)
 	var st adminapi.Status

@@ -50,7 +50,12 @@ func printStatus(w io.Writer, st *adminapi.Status) error {
 	if !in.Newest.IsZero() {
 		lag = fmtDuration(time.Duration(in.LagSeconds * float64(time.Second)))
 	}
-	fmt.Fprintf(t, "Tail\tnewest event %s (lag %s), planned until %s\n", fmtTime(in.Newest), lag, fmtTime(in.PlannedUntil))
+	// Search windows are planned up to a watermark; export mode works by day and chunk.
+	planned := ""
+	if in.Mode == "search" {
+		planned = ", planned until " + fmtTime(in.PlannedUntil)
+	}
+	fmt.Fprintf(t, "Tail\tnewest event %s (lag %s)%s\n", fmtTime(in.Newest), lag, planned)
 	fmt.Fprintf(t, "Sessions\t%d in progress, %d missing; %s\n", in.SessionsInProgress, in.SessionsMissing, fmtCounts(in.Sessions))
 	s := st.Stream
 	if s.Error != "" {
