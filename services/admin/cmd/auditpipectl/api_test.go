@@ -327,6 +327,13 @@ func TestReplay(t *testing.T) {
 
 	// The API's refusals come back as its messages.
 	e.ctl("replay", "--from", "-1h", "--to", "+1h").want(t, 1, nil, "auditpipectl: ", "(400 bad_request)")
+	// A range that ends within the settle grace says why the replay stays active a while.
+	if out := e.ctl("replay", "--from", "-2h", "--to", "-1m").stdout; !strings.Contains(out, "note: windows that end less than ingest.settle-grace (default 10m0s) ago") {
+		t.Errorf("no settle note for a recent range:\n%s", out)
+	}
+	if out := e.ctl("replay", "--from", "-3h", "--to", "-2h").stdout; strings.Contains(out, "note:") {
+		t.Errorf("a settle note for a range that ended 2h ago:\n%s", out)
+	}
 }
 
 // replay --wait shows progress until every window is done, then exits 0.

@@ -11,6 +11,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/auditpipe/auditpipe/pkg/adminapi"
+	"github.com/auditpipe/auditpipe/pkg/config"
 )
 
 // Replay states, as the API reports them.
@@ -58,6 +59,10 @@ func (c *replayCmd) Run(a *app) error {
 	if !c.json() {
 		fmt.Fprintf(a.stdout, "replay %s started: %s to %s, %d windows, sinks %s, types %s\n",
 			r.ID, fmtTime(r.From), fmtTime(r.To), r.WindowsTotal, listOrAll(r.Sinks), listOrAll(r.Types))
+		if a.now().Sub(r.To) < settleGraceDefault {
+			fmt.Fprintf(a.stdout, "note: windows that end less than ingest.settle-grace (default %v) ago are read once more "+
+				"after that grace, for events Teleport surfaces late; the replay is done after that pass\n", settleGraceDefault)
+		}
 	}
 	if c.Wait {
 		if r, err = waitReplay(a.ctx, cl, r, c.Interval, a.stderr); err != nil {
@@ -231,3 +236,7 @@ func (c *cancelCmd) Run(a *app) error {
 	fmt.Fprintf(a.stdout, "replay %s %s: %d/%d windows done, %d events\n", r.ID, r.State, r.WindowsDone, r.WindowsTotal, r.Events)
 	return nil
 }
+
+// settleGraceDefault is ingest.settle-grace's default: a replay window that ends less than this
+// before now stays active until its settle pass.
+var settleGraceDefault = config.Default().Ingest.SettleGrace
