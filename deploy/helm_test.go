@@ -488,6 +488,28 @@ redis: {url: "rediss://redis.example.com:6380"}
 			t.Errorf("%s: redis %+v", component, cfg.Redis)
 		}
 	}
+
+	// Every component uses Redis (the shipper at least for the replicas register), so each
+	// mounts its password; Sentinel and Cluster addresses reach every configuration.
+	for _, tt := range []struct {
+		doc, master string
+		cluster     bool
+	}{
+		{doc: `redis: {addrs: ["sentinel-0:26379", "sentinel-1:26379"], masterName: mymaster}`, master: "mymaster"},
+		{doc: `redis: {addrs: ["redis-0:6379", "redis-1:6379", "redis-2:6379"], cluster: true}`, cluster: true},
+	} {
+		r = renderChart(t, c, values(t, tt.doc+"\nsecrets: {redisPassword: {name: redis-auth}}"))
+		if got := secretNames(r.deployments["shipper"]); !slices.Contains(got, "redis-auth") {
+			t.Errorf("shipper without the lock sink does not mount the Redis password: %v", got)
+		}
+		for component := range helmComponents {
+			cfg := helmDeployment(t, r, component).validate(t)
+			if len(cfg.Redis.Addrs) < 2 || cfg.Redis.Addr != "" || cfg.Redis.MasterName != tt.master || cfg.Redis.Cluster != tt.cluster ||
+				cfg.Redis.PasswordFile == "" {
+				t.Errorf("%s with %s: redis %+v", component, tt.doc, cfg.Redis)
+			}
+		}
+	}
 }
 
 // TestHelmConfigChecksum: a change of auditpipe.toml changes every pod template, so that
@@ -533,6 +555,7 @@ func TestHelmSchemaRejects(t *testing.T) {
 		"unknown value":       "ingset: {replicas: 2}",
 		"bad pull policy":     "image: {pullPolicy: Sometimes}",
 		"unknown datadog":     "datadog: {site: datadoghq.org}",
+		"redis addrs no port": `redis: {addrs: ["redis-0"]}`,
 	}
 	for name, doc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -94,6 +94,14 @@ auditpipe's integer keys refuse 500.0), strings as JSON strings, which TOML read
 {{- $redis := dict -}}
 {{- if .Values.redis.url }}
 {{- $_ := set $redis "url" .Values.redis.url -}}
+{{- else if .Values.redis.addrs }}
+{{- $_ := set $redis "addrs" .Values.redis.addrs -}}
+{{- if .Values.redis.masterName }}
+{{- $_ := set $redis "master-name" .Values.redis.masterName -}}
+{{- end }}
+{{- if .Values.redis.cluster }}
+{{- $_ := set $redis "cluster" true -}}
+{{- end }}
 {{- else }}
 {{- $_ := set $redis "addr" .Values.redis.addr -}}
 {{- end }}
@@ -287,7 +295,7 @@ resources:
 {{- if eq $component "admin" }}
 {{- $mounts = append $mounts (dict "name" "admin-tokens" "secret" $s.adminTokens.name "mountPath" $paths.admin "items" (list (dict "key" $s.adminTokens.key "path" "tokens"))) -}}
 {{- end }}
-{{- if and $s.redisPassword.name (or (eq $component "ingest") (eq $component "admin") (and (eq $component "shipper") $lock)) }}
+{{- if $s.redisPassword.name }}
 {{- $mounts = append $mounts (dict "name" "redis-password" "secret" $s.redisPassword.name "mountPath" $paths.redis "items" (list (dict "key" $s.redisPassword.key "path" $s.redisPassword.key))) -}}
 {{- end }}
 {{- if $s.natsCreds.name }}
