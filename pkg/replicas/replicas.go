@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -165,4 +166,42 @@ func (r *Registry) Run(ctx context.Context, rep Replica, interval time.Duration,
 			beat()
 		}
 	}
+}
+
+// WarnEvery bounds RunLogged's warnings of failed beats to one per interval.
+const WarnEvery = time.Minute
+
+// RunLogged is Run with its errors logged: a failed beat (or a failed Leave at the end) is a
+// WARN record on logger, msg "replicas register: beat failed; the admin API does not list this
+// replica until one succeeds" with err and failures_not_logged, at most one per WarnEvery;
+// failures_not_logged counts the failures held back since the previous warning. Like Run it
+// beats every interval (DefaultInterval when 0) until ctx ends, then leaves the register and
+// returns nil: a register that does not answer never stops the replica.
+func (r *Registry) RunLogged(ctx context.Context, rep Replica, interval time.Duration, status func() any, logger *slog.Logger) error {
+	limit := &warnLimit{every: WarnEvery}
+	return r.Run(ctx, rep, interval, status, func(err error) {
+		if held, ok := limit.allow(r.now()); ok {
+			logger.Warn("replicas register: beat failed; the admin API does not list this replica until one succeeds",
+				"err", err, "failures_not_logged", held)
+		}
+	})
+}
+
+// warnLimit lets one warning through per interval and counts those it holds back. Only Run's
+// goroutine uses it.
+type warnLimit struct {
+	every time.Duration
+	last  time.Time
+	held  int
+}
+
+// allow reports whether a warning may go out at now and, if so, how many were held back
+// since the last one.
+func (w *warnLimit) allow(now time.Time) (held int, ok bool) {
+	if !w.last.IsZero() && now.Sub(w.last) < w.every {
+		w.held++
+		return 0, false
+	}
+	held, w.held, w.last = w.held, 0, now
+	return held, true
 }

@@ -15,44 +15,26 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"os/signal"
-	"runtime"
-	"syscall"
-	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/auditpipe/auditpipe/pkg/admin"
 	"github.com/auditpipe/auditpipe/pkg/config"
-	"github.com/auditpipe/auditpipe/pkg/health"
 	"github.com/auditpipe/auditpipe/pkg/replicas"
+	"github.com/auditpipe/auditpipe/pkg/service"
 )
+
+// program names the command in its usage, --version and errors.
+const program = "auditpipe-admin"
 
 // version is the release, set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
-// healthDrain bounds the shutdown of the health server.
-const healthDrain = 5 * time.Second
-
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr)
-	stop()
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "auditpipe-admin:", err)
-		os.Exit(1)
-	}
-}
+func main() { service.Main(program, run) }
 
 // run is the whole program. args are the command-line arguments without the program name, env
 // the environment as os.Environ gives it. It returns nil after a graceful stop (ctx ended),
@@ -64,10 +46,10 @@ func run(ctx context.Context, args, env []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if opts.version {
-		_, err := fmt.Fprintf(stdout, "auditpipe-admin %s (%s)\n", version, runtime.Version())
-		return err
+		return service.PrintVersion(stdout, program, version)
 	}
-	cfg, err := loadConfig(opts, env, stderr)
+	cfg, err := service.LoadConfig(config.Sources{File: opts.configFile, Env: env, Flags: opts.settings},
+		config.ServiceAdmin, stderr)
 	if err != nil {
 		return err
 	}
@@ -77,7 +59,7 @@ func run(ctx context.Context, args, env []string, stdout, stderr io.Writer) erro
 			"--insecure-dev-no-auth): anyone who reaches " + cfg.Admin.Listen + " can pause ingest, reset the " +
 			"start time and delete dead letters. For development only !!!")
 	}
-	id := owner(env)
+	id := service.ReplicaID(env, "admin")
 	logger.Info("auditpipe-admin starting", "version", version, "id", id, "config", cfg)
 	return serve(ctx, cfg, id, logger)
 }
@@ -86,22 +68,11 @@ func run(ctx context.Context, args, env []string, stdout, stderr io.Writer) erro
 // the replicas register, until ctx ends (then it drains) or one of them fails. The health
 // server outlives the API, so /metrics stays up while it drains; /readyz fails from the stop on.
 func serve(ctx context.Context, cfg *config.Config, id string, logger *slog.Logger) error {
-	reg := prometheus.NewRegistry()
-	if err := errors.Join(
-		reg.Register(collectors.NewGoCollector()),
-		reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})),
-	); err != nil {
-		return fmt.Errorf("metrics: %w", err)
+	h, err := service.ListenHealth(cfg.Metrics, logger)
+	if err != nil {
+		return err
 	}
-	hs := health.NewServer(reg)
-	var mlis net.Listener
-	if cfg.Metrics.Listen != "" {
-		var err error
-		if mlis, err = net.Listen("tcp", cfg.Metrics.Listen); err != nil {
-			return fmt.Errorf("metrics.listen: %w", err)
-		}
-		logger.Info("serving /healthz, /readyz and /metrics", "addr", mlis.Addr().String())
-	}
+	reg, hs := h.Registry, h.Server
 
 	// gctx ends on ctx or when a job fails; svcCtx, for the health server, once the API has
 	// drained.
@@ -114,9 +85,7 @@ func serve(ctx context.Context, cfg *config.Config, id string, logger *slog.Logg
 		}
 		return nil
 	})
-	if mlis != nil {
-		g.Go(func() error { return hs.Serve(svcCtx, mlis, healthDrain) })
-	}
+	g.Go(func() error { return h.Serve(svcCtx) })
 
 	d, err := connect(gctx, cfg, id, logger, hs)
 	var (
@@ -163,8 +132,8 @@ func serve(ctx context.Context, cfg *config.Config, id string, logger *slog.Logg
 	})
 	g.Go(func() error {
 		status := func() any { return member{Listen: lis.Addr().String(), Scheme: scheme} }
-		return d.registry.Run(gctx, replicas.Replica{Service: replicas.ServiceAdmin, ID: id, Version: version},
-			0, status, func(err error) { logger.Warn("replicas register", "err", err) })
+		return d.registry.RunLogged(gctx, replicas.Replica{Service: replicas.ServiceAdmin, ID: id, Version: version},
+			0, status, logger)
 	})
 	err = errors.Join(g.Wait(), srv.Close(), d.close())
 	if err != nil {
@@ -178,31 +147,4 @@ func serve(ctx context.Context, cfg *config.Config, id string, logger *slog.Logg
 type member struct {
 	Listen string `json:"listen"`
 	Scheme string `json:"scheme"`
-}
-
-// loadConfig loads the configuration from the file, env and the flags, logs Load's warnings
-// (with the log settings it loaded, or the defaults when it failed) and validates it for the
-// admin service. Its errors list every problem, each naming its key.
-func loadConfig(opts options, env []string, stderr io.Writer) (*config.Config, error) {
-	cfg, warnings, err := config.Load(config.Sources{
-		File:     opts.configFile,
-		Env:      env,
-		Flags:    opts.settings,
-		AllowEnv: []string{envOwner},
-	})
-	logCfg := config.Default().Log
-	if cfg != nil {
-		logCfg = cfg.Log
-	}
-	logger := slog.New(logCfg.Handler(stderr))
-	for _, w := range warnings {
-		logger.Warn("configuration", "source", w.Source, "key", w.Key, "warning", w.Message)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("configuration:\n%w", err)
-	}
-	if err := cfg.ValidateFor(config.ServiceAdmin); err != nil {
-		return nil, fmt.Errorf("invalid configuration:\n%w", err)
-	}
-	return cfg, nil
 }

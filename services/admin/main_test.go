@@ -189,13 +189,6 @@ func TestParseFlags(t *testing.T) {
 			}
 		})
 	}
-	host, _ := os.Hostname()
-	if got := owner(nil); !strings.HasPrefix(got, host+"-") {
-		t.Errorf("owner() = %q, want %s-<pid>", got, host)
-	}
-	if got := owner([]string{"AUDITPIPE_OWNER=admin-0"}); got != "admin-0" {
-		t.Errorf("owner(AUDITPIPE_OWNER) = %q", got)
-	}
 }
 
 // syncBuffer is a bytes.Buffer safe for the writer (the service's logs) and a reader (the

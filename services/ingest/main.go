@@ -17,46 +17,29 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
-	"runtime"
 	"sync/atomic"
 	"syscall"
-	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/auditpipe/auditpipe/pkg/config"
-	"github.com/auditpipe/auditpipe/pkg/health"
 	"github.com/auditpipe/auditpipe/pkg/ingest"
 	"github.com/auditpipe/auditpipe/pkg/replicas"
+	"github.com/auditpipe/auditpipe/pkg/service"
 	"github.com/auditpipe/auditpipe/pkg/teleportsrc"
 )
+
+// program names the command in its usage, --version and errors.
+const program = "auditpipe-ingest"
 
 // version is the release, set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
-// healthDrain bounds the shutdown of the health server.
-const healthDrain = 5 * time.Second
-
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr)
-	stop()
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "auditpipe-ingest:", err)
-		os.Exit(1)
-	}
-}
+func main() { service.Main(program, run) }
 
 // run is the whole program. args are the command-line arguments without the program name, env
 // the environment as os.Environ gives it. It returns nil after a graceful stop (ctx ended) or,
@@ -69,10 +52,10 @@ func run(ctx context.Context, args, env []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if opts.version {
-		_, err := fmt.Fprintf(stdout, "auditpipe-ingest %s (%s)\n", version, runtime.Version())
-		return err
+		return service.PrintVersion(stdout, program, version)
 	}
-	cfg, err := loadConfig(opts, env, stderr)
+	cfg, err := service.LoadConfig(config.Sources{File: opts.configFile, Env: env, Flags: opts.settings},
+		config.ServiceIngest, stderr)
 	if err != nil {
 		return err
 	}
@@ -90,22 +73,11 @@ func run(ctx context.Context, args, env []string, stdout, stderr io.Writer) erro
 // fails. The health server outlives the engine, so /metrics stays up while it drains; /readyz
 // fails from the stop on.
 func serve(ctx context.Context, cfg *config.Config, eng ingest.Config, logger *slog.Logger) error {
-	reg := prometheus.NewRegistry()
-	if err := errors.Join(
-		reg.Register(collectors.NewGoCollector()),
-		reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})),
-	); err != nil {
-		return fmt.Errorf("metrics: %w", err)
+	h, err := service.ListenHealth(cfg.Metrics, logger)
+	if err != nil {
+		return err
 	}
-	hs := health.NewServer(reg)
-	var lis net.Listener
-	if cfg.Metrics.Listen != "" {
-		var err error
-		if lis, err = net.Listen("tcp", cfg.Metrics.Listen); err != nil {
-			return fmt.Errorf("metrics.listen: %w", err)
-		}
-		logger.Info("serving /healthz, /readyz and /metrics", "addr", lis.Addr().String())
-	}
+	reg, hs := h.Registry, h.Server
 
 	// SIGHUP reloads the Teleport credentials. Caught from the start: its default action
 	// would end the process.
@@ -128,9 +100,7 @@ func serve(ctx context.Context, cfg *config.Config, eng ingest.Config, logger *s
 		}
 		return nil
 	})
-	if lis != nil {
-		g.Go(func() error { return hs.Serve(svcCtx, lis, healthDrain) })
-	}
+	g.Go(func() error { return h.Serve(svcCtx) })
 
 	d, err := connect(gctx, cfg, eng, reg, logger, hs)
 	if err != nil {
@@ -166,7 +136,7 @@ func serve(ctx context.Context, cfg *config.Config, eng ingest.Config, logger *s
 	register := replicas.New(d.redis, eng.Window.KeyPrefix)
 	g.Go(func() error {
 		rep := replicas.Replica{Service: replicas.ServiceIngest, ID: eng.Owner, Version: version}
-		return beat(svcCtx, register, rep, func() any { return ingestMember(e.Status()) }, logger)
+		return register.RunLogged(svcCtx, rep, beatInterval, func() any { return ingestMember(e.Status()) }, logger)
 	})
 	g.Go(func() error {
 		reloadOnHangup(svcCtx, hup, d.teleport, logger)
@@ -177,33 +147,6 @@ func serve(ctx context.Context, cfg *config.Config, eng ingest.Config, logger *s
 	}
 	logger.Info("auditpipe-ingest stopped", "events", e.Status().Events)
 	return nil
-}
-
-// loadConfig loads the configuration from the file, env and the flags, logs Load's warnings
-// (with the log settings it loaded, or the defaults when it failed) and validates it for the
-// ingest service. Its errors list every problem, each naming its key.
-func loadConfig(opts options, env []string, stderr io.Writer) (*config.Config, error) {
-	cfg, warnings, err := config.Load(config.Sources{
-		File:     opts.configFile,
-		Env:      env,
-		Flags:    opts.settings,
-		AllowEnv: []string{envOwner},
-	})
-	logCfg := config.Default().Log
-	if cfg != nil {
-		logCfg = cfg.Log
-	}
-	logger := slog.New(logCfg.Handler(stderr))
-	for _, w := range warnings {
-		logger.Warn("configuration", "source", w.Source, "key", w.Key, "warning", w.Message)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("configuration:\n%w", err)
-	}
-	if err := cfg.ValidateFor(config.ServiceIngest); err != nil {
-		return nil, fmt.Errorf("invalid configuration:\n%w", err)
-	}
-	return cfg, nil
 }
 
 // reloadOnHangup reloads the Teleport identity file on every SIGHUP until ctx ends. A failed

@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -91,30 +88,43 @@ func connect(ctx context.Context, cfg *config.Config, id string, reg prometheus.
 			if d.fluentd, err = fluentd.New(cfg.Forward.Fluentd, fluentd.WithRegisterer(reg)); err != nil {
 				return d, fmt.Errorf("forward.fluentd: %w", err)
 			}
-			t = shipper.Target{Sink: d.fluentd, Batch: cfg.Forward.Fluentd.Batch}
+			t = shipper.Target{Sink: d.fluentd, Batch: sinkBatch(cfg, name)}
 		case config.SinkDatadog:
 			s, err := datadog.New(cfg.Forward.Datadog, datadog.WithRegisterer(reg), datadog.WithLogger(log))
 			if err != nil {
 				return d, fmt.Errorf("forward.datadog: %w", err)
 			}
-			batch := cfg.Forward.Datadog.Batch
-			if batch == 0 { // the sink's own default
-				batch = datadog.MaxItems
-			}
-			t = shipper.Target{Sink: s, Batch: batch}
+			t = shipper.Target{Sink: s, Batch: sinkBatch(cfg, name)}
 		case config.SinkLock:
 			s, err := d.lockSink(ctx, cfg, reg, log, hs)
 			if err != nil {
 				return d, err
 			}
 			login := event.Event{Kind: event.Audit, Type: "user.login"}
-			t = shipper.Target{Sink: s, Batch: lockBatch, Subjects: []string{login.Subject()}}
+			t = shipper.Target{Sink: s, Batch: sinkBatch(cfg, name), Subjects: []string{login.Subject()}}
 		default: // config.ValidateFor refuses other names
 			return d, fmt.Errorf("shipper.sinks: unknown sink %q", name)
 		}
 		d.targets = append(d.targets, t)
 	}
 	return d, nil
+}
+
+// sinkBatch returns the batch of the sink name (a shipper.sinks name): the most events the
+// engine pulls and hands to the sink at once.
+func sinkBatch(cfg *config.Config, name string) int {
+	switch name {
+	case config.SinkFluentd:
+		return cfg.Forward.Fluentd.Batch
+	case config.SinkDatadog:
+		if cfg.Forward.Datadog.Batch == 0 { // the sink's own default
+			return datadog.MaxItems
+		}
+		return cfg.Forward.Datadog.Batch
+	case config.SinkLock:
+		return lockBatch
+	}
+	return 0
 }
 
 // lockSink builds the lock sink on d.redis (checked with PING) and a Teleport client
@@ -165,22 +175,4 @@ func (d *deps) close() error {
 		d.nats.Close()
 	}
 	return errors.Join(errs...)
-}
-
-// envOwner names the environment variable that sets the replica id (a pod name, say).
-const envOwner = "AUDITPIPE_OWNER"
-
-// replicaID names this replica in the replicas register and its NATS connection:
-// AUDITPIPE_OWNER in env when set, else "<hostname>-<pid>".
-func replicaID(env []string) string {
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, envOwner+"="); ok && v != "" {
-			return v
-		}
-	}
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "shipper"
-	}
-	return host + "-" + strconv.Itoa(os.Getpid())
 }

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"flag"
-	"fmt"
 	"io"
 
-	"github.com/auditpipe/auditpipe/pkg/config"
+	"github.com/auditpipe/auditpipe/pkg/service"
 )
 
 // options is what the command line says.
@@ -17,18 +15,8 @@ type options struct {
 	version  bool
 }
 
-// parseFlags parses args. --help prints the usage to stderr and returns flag.ErrHelp; other
-// errors name the flag and never show a --set value.
-func parseFlags(args []string, stderr io.Writer) (options, error) {
-	var (
-		opts  options
-		sets  config.SetFlags
-		sinks string
-		fs    = flag.NewFlagSet("auditpipe-shipper", flag.ContinueOnError)
-	)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage: auditpipe-shipper [flags]
+// usage is the text of --help before the flags.
+const usage = `Usage: auditpipe-shipper [flags]
 
 auditpipe-shipper forwards the events of the JetStream stream to the sinks: Fluentd, Datadog and
 Teleport locks. Each sink has one durable consumer (sink-<name>) that every replica shares, so
@@ -42,31 +30,17 @@ teleport-event-handler.toml works), then AUDITPIPE_* variables, then flags. Ever
 docs/config.md.
 
 Flags:
-`)
-		fs.PrintDefaults()
-	}
-	fs.StringVar(&opts.configFile, "config", "", "TOML configuration `file` (default: $AUDITPIPE_CONFIG)")
-	fs.Var(&sets, "set", "set a configuration `key=value`, as in the file (repeatable; wins over the file and the environment)")
-	fs.StringVar(&sinks, "sinks", "", "the `sinks` this replica serves, comma-separated: fluentd, datadog, lock (--set shipper.sinks=…)")
-	fs.BoolVar(&opts.version, "version", false, "print the version and exit")
+`
 
-	if err := fs.Parse(args); err != nil {
-		return options{}, err
-	}
-	if fs.NArg() > 0 {
-		fs.Usage()
-		return options{}, fmt.Errorf("unexpected argument %q: every setting is a flag (see --help)", fs.Arg(0))
-	}
-	settings, err := config.ParseSetFlags(sets)
+// parseFlags parses args. --help prints the usage to stderr and returns flag.ErrHelp; other
+// errors name the flag and never show a --set value.
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	f := service.NewFlags(program, usage, stderr)
+	f.Set.String("sinks", "", "the `sinks` this replica serves, comma-separated: fluentd, datadog, lock (--set shipper.sinks=…)")
+	f.Shorthand("sinks", "shipper.sinks")
+	settings, err := f.Parse(args)
 	if err != nil {
 		return options{}, err
 	}
-	// The shorthand wins over --set.
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "sinks" {
-			settings["shipper.sinks"] = sinks
-		}
-	})
-	opts.settings = settings
-	return opts, nil
+	return options{configFile: f.ConfigFile, settings: settings, version: f.Version}, nil
 }

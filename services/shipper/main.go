@@ -22,47 +22,31 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
-	"runtime"
 	"strings"
 	"syscall"
-	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/auditpipe/auditpipe/pkg/config"
-	"github.com/auditpipe/auditpipe/pkg/health"
 	"github.com/auditpipe/auditpipe/pkg/replicas"
+	"github.com/auditpipe/auditpipe/pkg/service"
 	"github.com/auditpipe/auditpipe/pkg/shipper"
 	"github.com/auditpipe/auditpipe/pkg/teleportsrc"
 	"github.com/auditpipe/auditpipe/pkg/window"
 )
 
+// program names the command in its usage, --version and errors.
+const program = "auditpipe-shipper"
+
 // version is the release, set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
-// healthDrain bounds the shutdown of the health server.
-const healthDrain = 5 * time.Second
-
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr)
-	stop()
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "auditpipe-shipper:", err)
-		os.Exit(1)
-	}
-}
+func main() { service.Main(program, run) }
 
 // run is the whole program. args are the command-line arguments without the program name, env
 // the environment as os.Environ gives it. It returns nil after a graceful stop (ctx ended),
@@ -74,10 +58,10 @@ func run(ctx context.Context, args, env []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if opts.version {
-		_, err := fmt.Fprintf(stdout, "auditpipe-shipper %s (%s)\n", version, runtime.Version())
-		return err
+		return service.PrintVersion(stdout, program, version)
 	}
-	cfg, err := loadConfig(opts, env, stderr)
+	cfg, err := service.LoadConfig(config.Sources{File: opts.configFile, Env: env, Flags: opts.settings},
+		config.ServiceShipper, stderr)
 	if err != nil {
 		return err
 	}
@@ -86,27 +70,18 @@ func run(ctx context.Context, args, env []string, stdout, stderr io.Writer) erro
 	if err := engCfg.Validate(); err != nil {
 		return err
 	}
-	id := replicaID(env)
+	id := service.ReplicaID(env, "shipper")
 	if strings.ContainsAny(id, "{}") {
-		return fmt.Errorf("%s %q: want a replica id without { or }", envOwner, id)
+		return fmt.Errorf("%s %q: want a replica id without { or }", service.EnvOwner, id)
 	}
 	log.Info("auditpipe-shipper starting", "version", version, "id", id, "sinks", cfg.Shipper.Sinks, "config", cfg)
+	warnInFlight(cfg, log)
 
-	reg := prometheus.NewRegistry()
-	if err := errors.Join(
-		reg.Register(collectors.NewGoCollector()),
-		reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})),
-	); err != nil {
-		return fmt.Errorf("metrics: %w", err)
+	h, err := service.ListenHealth(cfg.Metrics, log)
+	if err != nil {
+		return err
 	}
-	hs := health.NewServer(reg)
-	var lis net.Listener
-	if cfg.Metrics.Listen != "" {
-		if lis, err = net.Listen("tcp", cfg.Metrics.Listen); err != nil {
-			return fmt.Errorf("metrics.listen: %w", err)
-		}
-		log.Info("serving /healthz, /readyz and /metrics", "addr", lis.Addr().String())
-	}
+	reg, hs := h.Registry, h.Server
 
 	// SIGHUP reloads the lock sink's Teleport credentials. Caught from the start: its default
 	// action would end the process.
@@ -119,9 +94,7 @@ func run(ctx context.Context, args, env []string, stdout, stderr io.Writer) erro
 	g, gctx := errgroup.WithContext(ctx)
 	svcCtx, stopSvc := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopSvc()
-	if lis != nil {
-		g.Go(func() error { return hs.Serve(svcCtx, lis, healthDrain) })
-	}
+	g.Go(func() error { return h.Serve(svcCtx) })
 
 	if cfg.DryRun {
 		log.Warn("dry-run: the shipper reads no event and sends none; it waits for a stop signal")
@@ -161,7 +134,7 @@ func run(ctx context.Context, args, env []string, stdout, stderr io.Writer) erro
 		register := replicas.New(d.redis, cmp.Or(cfg.Redis.KeyPrefix, window.DefaultConfig().KeyPrefix))
 		g.Go(func() error {
 			rep := replicas.Replica{Service: replicas.ServiceShipper, ID: id, Version: version}
-			return beat(svcCtx, register, rep, func() any { return shipperMember(eng.Status()) }, log)
+			return register.RunLogged(svcCtx, rep, beatInterval, func() any { return shipperMember(eng.Status()) }, log)
 		})
 	}
 	if d.teleport != nil {
@@ -178,28 +151,6 @@ func run(ctx context.Context, args, env []string, stdout, stderr io.Writer) erro
 		log.Info("auditpipe-shipper stopped", "sink", s.Sink, "delivered", s.Delivered, "dead_lettered", s.DeadLettered)
 	}
 	return nil
-}
-
-// loadConfig loads the configuration from the file, env and the flags, logs Load's warnings
-// (with the log settings it loaded, or the defaults when it failed) and validates it for the
-// shipper service. Its errors list every problem, each naming its key.
-func loadConfig(opts options, env []string, stderr io.Writer) (*config.Config, error) {
-	cfg, warnings, err := config.Load(config.Sources{File: opts.configFile, Env: env, Flags: opts.settings, AllowEnv: []string{envOwner}})
-	logCfg := config.Default().Log
-	if cfg != nil {
-		logCfg = cfg.Log
-	}
-	log := slog.New(logCfg.Handler(stderr))
-	for _, w := range warnings {
-		log.Warn("configuration", "source", w.Source, "key", w.Key, "warning", w.Message)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("configuration:\n%w", err)
-	}
-	if err := cfg.ValidateFor(config.ServiceShipper); err != nil {
-		return nil, fmt.Errorf("invalid configuration:\n%w", err)
-	}
-	return cfg, nil
 }
 
 // reloadOnHangup reloads the lock sink's Teleport identity file on every SIGHUP until ctx

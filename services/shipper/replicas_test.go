@@ -92,23 +92,3 @@ listen = "127.0.0.1:0"
 		t.Errorf("register after the stop holds %d replicas (%v); want none", n, err)
 	}
 }
-
-func TestWarnLimit(t *testing.T) {
-	t.Parallel()
-	w := &warnLimit{every: time.Minute}
-	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	steps := []struct {
-		after    time.Duration
-		ok       bool
-		wantHeld int
-	}{
-		{0, true, 0}, {time.Second, false, 0}, {59 * time.Second, false, 0}, {60 * time.Second, true, 2},
-		{61 * time.Second, false, 0}, {10 * time.Minute, true, 1},
-	}
-	for _, s := range steps {
-		held, ok := w.allow(at.Add(s.after))
-		if ok != s.ok || held != s.wantHeld {
-			t.Errorf("allow(+%v) = %d, %t; want %d, %t", s.after, held, ok, s.wantHeld, s.ok)
-		}
-	}
-}
