@@ -315,7 +315,7 @@ func Default() *Config {
 		},
 		Shipper: Shipper{
 			Sinks:       []string{SinkFluentd},
-			MaxInFlight: 1000,
+			MaxInFlight: 4000,
 			MaxDeliver:  20,
 			AckWait:     30 * time.Second,
 		},

@@ -9,7 +9,7 @@ import (
 // minBatchesInFlight is how many batches of each sink shipper.max-in-flight should leave room
 // for. It is every sink consumer's MaxAckPending, shared by all the replicas: with room for
 // fewer batches, the replicas' pulls wait for each other's acks and more replicas add little
-// or no throughput (with max-in-flight 1000 and Datadog batches of 500, two batches are in
+// or no throughput (max-in-flight 1000 with Datadog batches of 500 leaves two batches in
 // flight in the whole deployment).
 const minBatchesInFlight = 4
 

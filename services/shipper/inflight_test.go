@@ -47,9 +47,13 @@ func TestWarnInFlight(t *testing.T) {
 		names []string         // in the message: the keys to raise or lower and why
 	}{
 		{name: "the defaults: fluentd, batches of 100", edit: func(*config.Config) {}},
+		{name: "the defaults: datadog, batches of 500", edit: func(c *config.Config) { c.Shipper.Sinks = []string{config.SinkDatadog} }},
 		{
-			name: "datadog's default batch of 500: two batches for every replica together",
-			edit: func(c *config.Config) { c.Shipper.Sinks = []string{config.SinkDatadog} },
+			name: "datadog's default batch of 500 with max-in-flight 1000: two batches for every replica together",
+			edit: func(c *config.Config) {
+				c.Shipper.Sinks = []string{config.SinkDatadog}
+				c.Shipper.MaxInFlight = 1000
+			},
 			want: &inFlightWarning{Level: "WARN", Sink: "datadog", BatchKey: "forward.datadog.batch", Batch: 500,
 				MaxInFlight: 1000, BatchesInFlight: 2, WantMaxInFlight: 2000},
 			names: []string{"raise shipper.max-in-flight", "MaxAckPending, shared by ALL replicas", "replicas × 4 × batch"},
@@ -79,7 +83,10 @@ func TestWarnInFlight(t *testing.T) {
 		},
 		{
 			name: "a larger fluentd batch",
-			edit: func(c *config.Config) { c.Forward.Fluentd.Batch = 300 },
+			edit: func(c *config.Config) {
+				c.Forward.Fluentd.Batch = 300
+				c.Shipper.MaxInFlight = 1000
+			},
 			want: &inFlightWarning{Level: "WARN", Sink: "fluentd", BatchKey: "forward.fluentd.batch", Batch: 300,
 				MaxInFlight: 1000, BatchesInFlight: 3, WantMaxInFlight: 1200},
 		},
@@ -126,7 +133,7 @@ func TestWarnInFlight(t *testing.T) {
 
 // TestRunWarnsInFlight: the real program warns at start, before it connects to anything,
 // when shipper.max-in-flight leaves room for fewer than 4 of the largest batch; not with the
-// defaults (fluentd, batches of 100). Dry-run keeps it from connecting.
+// defaults (max-in-flight 4000: 8 of Datadog's batches of 500). Dry-run keeps it from connecting.
 func TestRunWarnsInFlight(t *testing.T) {
 	t.Parallel()
 	fluentd := []string{"--set", "forward.fluentd.url=https://127.0.0.1:24224/a", "--set", "forward.fluentd.session-url=https://127.0.0.1:24224/s"}
@@ -136,8 +143,9 @@ func TestRunWarnsInFlight(t *testing.T) {
 		want int // warnings
 	}{
 		{name: "the defaults with fluentd", args: fluentd},
-		{name: "datadog's default batch", args: []string{"--sinks", "datadog"}, want: 1},
-		{name: "fluentd and datadog", args: append([]string{"--sinks", "fluentd,datadog"}, fluentd...), want: 1},
+		{name: "the defaults with datadog", args: []string{"--sinks", "datadog"}},
+		{name: "datadog's default batch", args: []string{"--sinks", "datadog", "--set", "shipper.max-in-flight=1000"}, want: 1},
+		{name: "fluentd and datadog", args: append([]string{"--sinks", "fluentd,datadog", "--set", "shipper.max-in-flight=1000"}, fluentd...), want: 1},
 		{name: "max-in-flight raised", args: append([]string{"--sinks", "fluentd,datadog", "--set", "shipper.max-in-flight=2000"}, fluentd...)},
 	}
 	for _, tt := range tests {

@@ -171,8 +171,8 @@ func newShipperRun(t testing.TB, ns *testenv.NATSServer, js jetstream.JetStream)
 	rs := testenv.Redis(t)
 	path := filepath.Join(t.TempDir(), "auditpipe.toml")
 	// Batches of 500; a short ack wait, so that what a killed replica held comes back soon;
-	// room for two batches in flight per replica of four (with the default max-in-flight of
-	// 1000, four replicas share two batches: about 7k events/s against 24k for one replica on
+	// room for two batches in flight per replica of four (the default max-in-flight, 4000; at
+	// 1000, four replicas shared two batches: about 7k events/s against 24k for one replica on
 	// two cores).
 	toml := fmt.Sprintf(`[forward.fluentd]
 url = %q
