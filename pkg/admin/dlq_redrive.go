@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 
-
 	"github.com/auditpipe/auditpipe/pkg/adminapi"
 	"github.com/auditpipe/auditpipe/pkg/stream"
 )
