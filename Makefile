@@ -100,11 +100,13 @@ lint:
 		(cd $$m && env $$gowork $(GO) vet ./... && env $$gowork $(GO) run $(STATICCHECK) ./...); \
 	done
 
-# Every module is tidied on its own (GOWORK=off), those outside go.work included; go work sync
-# then lines the workspace's modules up on one build list, which modules outside it are not on.
+# Every module is tidied on its own (GOWORK=off); go work sync then lines the workspace's
+# modules up on one build list. Modules outside go.work (deploy) come last: they require pkg
+# through a replace, so they must see pkg's go.mod as tidied and synced.
 tidy:
-	@for m in $(MODULES); do echo "tidy $$m"; (cd $$m && GOWORK=off $(GO) mod tidy); done
+	@for m in $(WORK_MODULES); do echo "tidy $$m"; (cd $$m && GOWORK=off $(GO) mod tidy); done
 	@$(GO) work sync
+	@for m in $(OUTSIDE_WORK); do echo "tidy $$m (outside go.work)"; (cd $$m && GOWORK=off $(GO) mod tidy); done
 
 # The deploy module's Helm tests: lint, render, decode, validate the rendered auditpipe.toml.
 helm-lint:
