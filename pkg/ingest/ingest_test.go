@@ -14,10 +14,10 @@ import (
 // 100k events (AUDITPIPE_INGEST_FULL=1, several minutes with -race); by default they run on 10k
 // and 30k events, which keeps make test (with -race, on two shared cores) within its budget.
 //
-// The 100k proof of make test is test/e2e's TestIngestExactlyOnce/search: a 100k-event,
-// three-day log with these realism switches (all but the recording delay, which needs the
-// short retry backoff these tests set), exported by two auditpipe-ingest processes (the real
-// binary, built from this package) into a real JetStream, checked exactly once per id and
+// The 100k proofs of make test run without -race in the test module: test/scale's
+// TestIngestMatrix runs this matrix (1, 2 and 4 replicas × search and export) on a 100k-event,
+// three-day log with these realism switches, and test/e2e's TestIngestExactlyOnce exports one
+// with two auditpipe-ingest processes (the real binary). Both check every id exactly once and
 // intact. In-process, under -race, the smaller logs prove the same property; the race
 // detector needs the code paths, not the volume.
 var fullMatrix = os.Getenv("AUDITPIPE_INGEST_FULL") == "1"
@@ -65,7 +65,7 @@ func TestEveryEventOnce(t *testing.T) {
 // per daily window, so that cursor commits, lease renewals and the bound on outstanding
 // PubAcks each cycle many times per window. With AUDITPIPE_INGEST_FULL=1 it is the 100k-event
 // log (134k events with the recordings; about a minute alone with -race on two cores). The
-// 100k proof of make test lives in test/e2e (see fullMatrix). It does not run in parallel
+// 100k matrix of make test is test/scale's TestIngestMatrix. It does not run in parallel
 // with the package's other tests, which would compete with it for the CPU.
 func TestLargeLog(t *testing.T) {
 	count := 30_000
