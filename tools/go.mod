@@ -5,6 +5,12 @@ go 1.26.0
 require github.com/auditpipe/auditpipe/pkg v0.0.0
 
 require (
+	github.com/go-piv/piv-go v1.11.0 // indirect
+	github.com/google/go-cmp v0.7.0 // indirect
+	golang.org/x/term v0.46.0 // indirect
+)
+
+require (
 	github.com/beevik/etree v1.3.0 // indirect
 	github.com/coreos/go-semver v0.3.1 // indirect
 	github.com/gogo/protobuf v1.3.2 // indirect
