@@ -1,7 +1,8 @@
 // Package e2e runs auditpipe's real binaries as processes on 127.0.0.1 against teleport-sim,
 // a real Redis and a real NATS JetStream server (pkg/testenv), and checks what reaches the
-// stream against teleport-sim's manifest, and what reaches a strict fake Fluentd
-// (pkg/sink/fluentd/fluentdtest) against what the stream held.
+// stream against teleport-sim's manifest, and what reaches the sinks' strict fake peers — Fluentd
+// (pkg/sink/fluentd/fluentdtest) and the Datadog Logs intake (pkg/sink/datadog/datadogtest) —
+// against what the stream held.
 //
 // The binaries are built once per test run, without -race whatever the test binary is built
 // with, into a temporary directory.

@@ -29,10 +29,17 @@ type proc struct {
 	waitErr error         // cmd.Wait's error, set before done closes
 }
 
-// startProc starts bin with args; onLine, when not nil, sees every output line as it comes.
-// At cleanup a process still running is stopped with SIGKILL, and a failed test shows the
-// tail of its log.
+// startProc starts bin with args, in the test's environment; onLine, when not nil, sees every
+// output line as it comes. At cleanup a process still running is stopped with SIGKILL, and a
+// failed test shows the tail of its log.
 func startProc(t testing.TB, name, bin string, onLine func(string), args ...string) *proc {
+	t.Helper()
+	return startProcEnv(t, name, bin, nil, onLine, args...)
+}
+
+// startProcEnv is startProc with the environment env ("NAME=value" items); nil is the
+// test's own environment.
+func startProcEnv(t testing.TB, name, bin string, env []string, onLine func(string), args ...string) *proc {
 	t.Helper()
 	p := &proc{name: name, log: filepath.Join(t.TempDir(), name+".log"), done: make(chan struct{})}
 	logFile, err := os.Create(p.log)
@@ -41,6 +48,7 @@ func startProc(t testing.TB, name, bin string, onLine func(string), args ...stri
 	}
 	pr, pw := io.Pipe()
 	p.cmd = exec.Command(bin, args...)
+	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = pw, pw
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)

@@ -17,7 +17,6 @@ import (
 
 	"github.com/auditpipe/auditpipe/pkg/config"
 	"github.com/auditpipe/auditpipe/pkg/event"
-	"github.com/auditpipe/auditpipe/pkg/sink/fluentd/fluentdtest"
 	"github.com/auditpipe/auditpipe/pkg/sink/sinktest"
 	"github.com/auditpipe/auditpipe/pkg/stream"
 	"github.com/auditpipe/auditpipe/pkg/testenv"
@@ -26,13 +25,17 @@ import (
 // shipperEvents is how many events the shipper tests put on the stream.
 const shipperEvents = 100_000
 
-// TestShipperDeliversEveryEvent publishes 100,000 events to TELEPORT_EVENTS once, then ships
-// them to a strict fake Fluentd (mutual TLS, in_http's parsing) with 1, 2 and 4
-// auditpipe-shipper processes sharing the sink-fluentd consumer, and with 2 processes of which
-// one is killed with SIGKILL while it holds batches in flight. Each run starts the consumer
-// from the start of the stream against a fresh Fluentd, and checks that Fluentd received
-// every event id at least once and that the consumer acknowledged every message; duplicates
-// (allowed: delivery is at least once) are counted and reported. -short ships 20,000.
+// TestShipperDeliversEveryEvent publishes 100,000 events to TELEPORT_EVENTS once, then, for
+// each sink, ships them to the sink's strict fake peer — Fluentd (mutual TLS, in_http's
+// parsing) and the Datadog Logs intake (TLS, DD-API-KEY, gzip and the size limits) — with 1, 2
+// and 4 auditpipe-shipper processes run with --sinks <sink> and sharing the sink's consumer,
+// and with 2 processes of which one is killed with SIGKILL while it holds batches in flight.
+// Each run starts the consumer from the start of the stream against a fresh peer, and checks
+// that the peer received every event id at least once, intact and with the metadata the sink
+// must send, that the consumer acknowledged every message, that SIGTERM stops a shipper with
+// exit code 0 and that no shipper output shows a secret; duplicates (allowed: delivery is at
+// least once) are counted and reported. The Datadog runs pass the API key in DD_API_KEY, the
+// one with a killed replica in forward.datadog.api-key-file. -short ships 20,000.
 func TestShipperDeliversEveryEvent(t *testing.T) {
 	n := shipperEvents
 	if testing.Short() {
@@ -45,66 +48,71 @@ func TestShipperDeliversEveryEvent(t *testing.T) {
 	want := publishAudit(t, js, n)
 	t.Logf("published %d events in %v", n, time.Since(published).Round(time.Millisecond))
 
-	for _, replicas := range []int{1, 2, 4} {
-		t.Run(fmt.Sprintf("%d-replicas", replicas), func(t *testing.T) {
-			run := newShipperRun(t, ns, js)
-			started := time.Now()
-			procs := make([]*shipperProc, replicas)
-			for i := range procs {
-				procs[i] = run.start(t, fmt.Sprintf("shipper-%d", i))
+	for _, sink := range shipperSinks {
+		t.Run(sink.name, func(t *testing.T) {
+			for _, replicas := range []int{1, 2, 4} {
+				t.Run(fmt.Sprintf("%d-replicas", replicas), func(t *testing.T) {
+					run := newShipperRun(t, ns, js, sink, true)
+					started := time.Now()
+					procs := make([]*shipperProc, replicas)
+					for i := range procs {
+						procs[i] = run.start(t, fmt.Sprintf("shipper-%d", i))
+					}
+					run.waitDelivered(t, n, 2*time.Minute, procs...)
+					took := time.Since(started)
+					run.waitAcked(t, n, 30*time.Second)
+					acked := time.Since(started)
+					for _, p := range procs {
+						p.stop(t)
+					}
+					stopped := time.Since(started)
+					dups := run.checkEveryID(t, want, procs...)
+					t.Logf("%d replicas shipped %d events to %s in %v (%.0f events/s), %d duplicates; all acked at %v, stopped at %v, checked at %v; %s",
+						replicas, n, run.peer, took.Round(time.Millisecond), float64(n)/took.Seconds(), dups,
+						acked.Round(time.Millisecond), stopped.Round(time.Millisecond), time.Since(started).Round(time.Millisecond),
+						run.peer.requests(t))
+				})
 			}
-			run.waitDelivered(t, n, 2*time.Minute, procs...)
-			took := time.Since(started)
-			run.waitAcked(t, n, 30*time.Second)
-			acked := time.Since(started)
-			for _, p := range procs {
-				p.stop(t)
-			}
-			stopped := time.Since(started)
-			dups := run.checkEveryID(t, want)
-			t.Logf("%d replicas shipped %d events in %v (%.0f events/s), %d duplicates at Fluentd; all acked at %v, stopped at %v, checked at %v",
-				replicas, n, took.Round(time.Millisecond), float64(n)/took.Seconds(), dups,
-				acked.Round(time.Millisecond), stopped.Round(time.Millisecond), time.Since(started).Round(time.Millisecond))
+			t.Run("replica-killed-mid-batch", func(t *testing.T) {
+				run := newShipperRun(t, ns, js, sink, false)
+				// Each request waits 50 ms at the peer, so a replica always has batches out.
+				run.peer.SetLatency(50 * time.Millisecond)
+				started := time.Now()
+				victim := run.start(t, "victim")
+				survivor := run.start(t, "survivor")
+				eventually(t, time.Minute, fmt.Sprintf("a quarter of the events at %s", run.peer), func() bool {
+					return run.peer.Accepted() >= n/4
+				})
+				var inFlight float64
+				eventually(t, 10*time.Second, "the victim holding a batch in flight", func() bool {
+					inFlight = victim.metric(t, "auditpipe_shipper_batches_in_flight", fmt.Sprintf("sink=%q", sink.name))
+					return inFlight > 0
+				})
+				victim.signal(syscall.SIGKILL)
+				if code := victim.wait(t, 10*time.Second); code != -1 {
+					t.Fatalf("the victim exited with %d before SIGKILL ended it", code)
+				}
+				accepted := run.peer.Accepted()
+				if accepted >= n {
+					t.Fatalf("%s had every event before the kill: nothing was in progress", run.peer)
+				}
+				t.Logf("killed the victim holding %v batches, with %d of %d events at %s", inFlight, accepted, n, run.peer)
+
+				run.waitDelivered(t, n, 2*time.Minute, survivor)
+				run.waitAcked(t, n, 30*time.Second)
+				survivor.stop(t)
+				dups := run.checkEveryID(t, want, victim, survivor)
+				info := run.consumerInfo(t)
+				t.Logf("after the kill: %d deliveries by the consumer for %d messages, %d duplicates at %s; done in %v; %s",
+					info.Delivered.Consumer, n, dups, run.peer, time.Since(started).Round(time.Millisecond), run.peer.requests(t))
+				// What the victim held unacknowledged was delivered again, to the survivor.
+				if info.Delivered.Consumer <= uint64(n) {
+					t.Fatalf("the consumer delivered %d times for %d messages: nothing the victim held was delivered again",
+						info.Delivered.Consumer, n)
+				}
+			})
 		})
 	}
-
-	t.Run("replica-killed-mid-batch", func(t *testing.T) {
-		run := newShipperRun(t, ns, js)
-		// Each POST waits 50 ms at Fluentd, so a replica always has batches out.
-		run.peer.SetLatency(50 * time.Millisecond)
-		victim := run.start(t, "victim")
-		survivor := run.start(t, "survivor")
-		eventually(t, time.Minute, "a quarter of the events at Fluentd", func() bool {
-			return run.peer.Accepted() >= n/4
-		})
-		var inFlight float64
-		eventually(t, 10*time.Second, "the victim holding a batch in flight", func() bool {
-			inFlight = victim.metric(t, "auditpipe_shipper_batches_in_flight", `sink="fluentd"`)
-			return inFlight > 0
-		})
-		victim.signal(syscall.SIGKILL)
-		if code := victim.wait(t, 10*time.Second); code != -1 {
-			t.Fatalf("the victim exited with %d before SIGKILL ended it", code)
-		}
-		accepted := run.peer.Accepted()
-		if accepted >= n {
-			t.Fatal("Fluentd had every event before the kill: nothing was in progress")
-		}
-		t.Logf("killed the victim holding %v batches, with %d of %d events at Fluentd", inFlight, accepted, n)
-
-		run.waitDelivered(t, n, 2*time.Minute, survivor)
-		run.waitAcked(t, n, 30*time.Second)
-		survivor.stop(t)
-		dups := run.checkEveryID(t, want)
-		info := run.consumerInfo(t)
-		t.Logf("after the kill: %d deliveries by the consumer for %d messages, %d duplicates at Fluentd",
-			info.Delivered.Consumer, n, dups)
-		// What the victim held unacknowledged was delivered again, to the survivor.
-		if info.Delivered.Consumer <= uint64(n) {
-			t.Fatalf("the consumer delivered %d times for %d messages: nothing the victim held was delivered again",
-				info.Delivered.Consumer, n)
-		}
-	})
 }
 
 // natsJetStream connects to ns; the connection closes with the test.
@@ -150,38 +158,36 @@ func publishAudit(t testing.TB, js jetstream.JetStream, n int) map[string]string
 	return want
 }
 
-// shipperRun is one run of shippers over the stream: a fresh Fluentd, and the sink-fluentd
-// consumer deleted so that the run's first replica creates it at the start of the stream.
+// shipperRun is one run of shippers of one sink over the stream: a fresh peer, and the
+// sink's consumer deleted so that the run's first replica creates it at the start of the
+// stream.
 type shipperRun struct {
 	js   jetstream.JetStream
-	peer *fluentdtest.Server
+	sink string
+	peer sinkPeer
 	cfg  string
+	env  []string // the shippers' environment
 }
 
-func newShipperRun(t testing.TB, ns *testenv.NATSServer, js jetstream.JetStream) *shipperRun {
+// newShipperRun starts a peer of sink (keyInEnv: see shipperSink.newPeer) and writes the
+// shippers' configuration.
+func newShipperRun(t testing.TB, ns *testenv.NATSServer, js jetstream.JetStream, sink shipperSink, keyInEnv bool) *shipperRun {
 	t.Helper()
 	ctx := streamCtx(t)
-	err := js.DeleteConsumer(ctx, stream.DefaultName, stream.ConsumerName(config.SinkFluentd))
+	err := js.DeleteConsumer(ctx, stream.DefaultName, stream.ConsumerName(sink.name))
 	if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		t.Fatal(err)
 	}
-	peer := fluentdtest.New(t)
-	f := peer.Config()
+	peer := sink.newPeer(t, keyInEnv)
+	section, env := peer.section()
 	// The shippers beat into the replicas register in this Redis, under the test's prefix.
 	rs := testenv.Redis(t)
 	path := filepath.Join(t.TempDir(), "auditpipe.toml")
-	// Batches of 500; a short ack wait, so that what a killed replica held comes back soon;
-	// room for two batches in flight per replica of four (the default max-in-flight, 4000; at
-	// 1000, four replicas shared two batches: about 7k events/s against 24k for one replica on
-	// two cores).
-	toml := fmt.Sprintf(`[forward.fluentd]
-url = %q
-session-url = %q
-ca = %q
-cert = %q
-key = %q
-batch = 500
-
+	// The sink's section sets batches of 500. A short ack wait, so that what a killed replica
+	// held comes back soon; room for two batches in flight per replica of four (the default
+	// max-in-flight, 4000; at 1000, four replicas shared two batches: about 7k events/s
+	// against 24k for one replica on two cores). The sink is chosen with --sinks.
+	toml := fmt.Sprintf(`%s
 [nats]
 url = %q
 
@@ -190,17 +196,33 @@ addr = %q
 key-prefix = %q
 
 [shipper]
-sinks = ["fluentd"]
 ack-wait = "5s"
 max-in-flight = 4000
 
 [metrics]
 listen = "127.0.0.1:0"
-`, f.URL, f.SessionURL, f.CA, f.Cert, f.Key, ns.URL, rs.Addr, rs.Prefix)
+`, section, ns.URL, rs.Addr, rs.Prefix)
 	if err := os.WriteFile(path, []byte(toml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return &shipperRun{js: js, peer: peer, cfg: path}
+	return &shipperRun{js: js, sink: sink.name, peer: peer, cfg: path, env: append(shipperEnv(), env...)}
+}
+
+// shipperEnv is the test's environment without what would change the shipper's configuration
+// or trust under the test: AUDITPIPE_* variables, DD_API_KEY and DD_SITE, SSL_CERT_FILE and
+// SSL_CERT_DIR.
+func shipperEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		switch {
+		case strings.HasPrefix(name, "AUDITPIPE_"), name == config.EnvDatadogAPIKey, name == config.EnvDatadogSite,
+			name == "SSL_CERT_FILE", name == "SSL_CERT_DIR":
+		default:
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 // shipperProc is a running auditpipe-shipper.
@@ -209,7 +231,8 @@ type shipperProc struct {
 	base string // the health server's URL
 }
 
-// start starts auditpipe-shipper as name and waits until its health server listens.
+// start starts auditpipe-shipper as name, serving the run's sink, and waits until its health
+// server listens.
 func (r *shipperRun) start(t testing.TB, name string) *shipperProc {
 	t.Helper()
 	addr := make(chan string, 1)
@@ -219,7 +242,7 @@ func (r *shipperRun) start(t testing.TB, name string) *shipperProc {
 			addr <- rec.Addr
 		}
 	}
-	p := startProc(t, name, bins(t).shipper, onLine, "--config", r.cfg)
+	p := startProcEnv(t, name, bins(t).shipper, r.env, onLine, "--config", r.cfg, "--sinks", r.sink)
 	select {
 	case a := <-addr:
 		return &shipperProc{proc: p, base: "http://" + a}
@@ -256,17 +279,17 @@ func (p *shipperProc) stop(t testing.TB) {
 	}
 }
 
-// waitDelivered waits until Fluentd has accepted at least n records, failing early when
+// waitDelivered waits until the peer has accepted at least n records, failing early when
 // every one of procs has exited.
 func (r *shipperRun) waitDelivered(t testing.TB, n int, timeout time.Duration, procs ...*shipperProc) {
 	t.Helper()
-	eventually(t, timeout, fmt.Sprintf("%d events at Fluentd", n), func() bool {
+	eventually(t, timeout, fmt.Sprintf("%d events at %s", n, r.peer), func() bool {
 		running := false
 		for _, p := range procs {
 			running = running || !p.exited()
 		}
 		if !running {
-			t.Fatalf("every shipper exited, with %d of %d events at Fluentd:\n%s", r.peer.Accepted(), n, procs[0].tail(20))
+			t.Fatalf("every shipper exited, with %d of %d events at %s:\n%s", r.peer.Accepted(), n, r.peer, procs[0].tail(20))
 		}
 		return r.peer.Accepted() >= n
 	})
@@ -286,7 +309,7 @@ func (r *shipperRun) waitAcked(t testing.TB, n int, timeout time.Duration) {
 func (r *shipperRun) consumerInfo(t testing.TB) *jetstream.ConsumerInfo {
 	t.Helper()
 	ctx := streamCtx(t)
-	c, err := r.js.Consumer(ctx, stream.DefaultName, stream.ConsumerName(config.SinkFluentd))
+	c, err := r.js.Consumer(ctx, stream.DefaultName, stream.ConsumerName(r.sink))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,30 +320,43 @@ func (r *shipperRun) consumerInfo(t testing.TB) *jetstream.ConsumerInfo {
 	return info
 }
 
-// checkEveryID checks that Fluentd received the record of every event of want (uid → body)
-// under the audit tag, intact (the same JSON value: byte for byte, or else by sinktest.Key),
-// and nothing else, and returns how many records were repeats.
-func (r *shipperRun) checkEveryID(t testing.TB, want map[string]string) (duplicates int) {
+// checkEveryID checks that the peer received a record of every event of want (uid → body),
+// intact (the same JSON value: byte for byte, or else by sinktest.Key) and with the metadata
+// the sink must send (sinkPeer.wantWhere), and nothing else, and that the output of procs
+// shows none of the peer's secrets. It returns how many records were repeats.
+func (r *shipperRun) checkEveryID(t testing.TB, want map[string]string, procs ...*shipperProc) (duplicates int) {
 	t.Helper()
+	for _, p := range procs {
+		for _, secret := range r.peer.Secrets() {
+			if p.logged(secret) {
+				t.Errorf("the output of %s shows a secret of %s", p.name, r.peer)
+			}
+		}
+	}
 	n := len(want)
 	count := make(map[string]int, n)
-	var altered, extra, wrongTag []string
-	for _, rec := range r.peer.Records() {
-		var id struct{ UID string }
-		if err := json.Unmarshal(rec.Body, &id); err != nil {
-			t.Fatalf("Fluentd record %s: %v", rec.Body, err)
+	var altered, extra, misfiled []string
+	records := r.peer.records()
+	for _, rec := range records {
+		var ev struct {
+			UID     string `json:"uid"`
+			Type    string `json:"event"`
+			Cluster string `json:"cluster_name"`
 		}
-		body, ok := want[id.UID]
-		switch {
+		if err := json.Unmarshal(rec.body, &ev); err != nil {
+			t.Fatalf("%s record %.200s: %v", r.peer, rec.body, err)
+		}
+		body, ok := want[ev.UID]
+		switch wantWhere := r.peer.wantWhere(ev.Type, ev.Cluster); {
 		case !ok:
-			extra = append(extra, id.UID)
+			extra = append(extra, ev.UID)
 			continue
-		case rec.Tag != fluentdtest.AuditTag:
-			wrongTag = append(wrongTag, id.UID)
-		case count[id.UID] == 0 && string(rec.Body) != body && sinktest.Key(rec.Body) != sinktest.Key([]byte(body)):
-			altered = append(altered, id.UID)
+		case rec.where != wantWhere:
+			misfiled = append(misfiled, fmt.Sprintf("%s with %s, want %s", ev.UID, rec.where, wantWhere))
+		case count[ev.UID] == 0 && string(rec.body) != body && sinktest.Key(rec.body) != sinktest.Key([]byte(body)):
+			altered = append(altered, ev.UID)
 		}
-		count[id.UID]++
+		count[ev.UID]++
 	}
 	var missing []string
 	for id := range want {
@@ -331,9 +367,10 @@ func (r *shipperRun) checkEveryID(t testing.TB, want map[string]string) (duplica
 			duplicates += c - 1
 		}
 	}
-	if len(missing)+len(extra)+len(altered)+len(wrongTag) > 0 {
-		t.Fatalf("Fluentd holds %d records for %d events: %d missing %v, %d unexpected %v, %d altered %v, %d under another tag %v",
-			len(r.peer.Records()), n, len(missing), some(missing), len(extra), some(extra), len(altered), some(altered), len(wrongTag), some(wrongTag))
+	if len(missing)+len(extra)+len(altered)+len(misfiled) > 0 {
+		t.Fatalf("%s holds %d records for %d events: %d missing %v, %d unexpected %v, %d altered %v, %d misfiled %v",
+			r.peer, len(records), n, len(missing), some(missing), len(extra), some(extra), len(altered), some(altered),
+			len(misfiled), some(misfiled))
 	}
 	return duplicates
 }
