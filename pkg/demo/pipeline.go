@@ -337,7 +337,7 @@ func (p *Pipeline) startShippers(cfg shipper.Config) error {
 			defer sink.Close()
 			return eng.Run(ctx)
 		}))
-		p.beat(replicas.ServiceShipper, id, func() any { return shipperMember(eng.Status()) })
+		p.beat(replicas.ServiceShipper, id, func() any { return shipper.Member(eng.Status()) })
 	}
 	return nil
 }
@@ -356,7 +356,7 @@ func (p *Pipeline) startIngest() error {
 	}
 	p.ingest = eng
 	p.tasks.ingest = p.goTask("ingest", eng.Run)
-	p.beat(replicas.ServiceIngest, ingestID, func() any { return ingestMember(eng.Status()) })
+	p.beat(replicas.ServiceIngest, ingestID, func() any { return eng.Status().Member() })
 	return nil
 }
 
@@ -404,33 +404,7 @@ func (p *Pipeline) beat(service, id string, status func() any) {
 	}))
 }
 
-// ingestMember is what the ingest replica reports in its beats.
-func ingestMember(st ingest.Status) adminapi.IngestMember {
-	return adminapi.IngestMember{
-		Mode:        string(st.Mode),
-		Running:     st.Running,
-		DryRun:      st.DryRun,
-		NewestEvent: st.Newest,
-		LagSeconds:  st.Lag.Seconds(),
-		Read:        st.Events.Read,
-		Published:   st.Events.Published,
-		Duplicates:  st.Events.Duplicates,
-		Held:        len(st.Held),
-	}
-}
 
-// shipperMember is what a shipper replica reports in its beats.
-func shipperMember(sinks []shipper.SinkStatus) adminapi.ShipperMember {
-	m := adminapi.ShipperMember{Delivered: map[string]int64{}}
-	for _, s := range sinks {
-		m.Sinks = append(m.Sinks, s.Sink)
-		if s.Blocked {
-			m.Blocked = append(m.Blocked, s.Sink)
-		}
-		m.Delivered[s.Sink] = int64(s.Delivered)
-	}
-	return m
-}
 
 // waitReady waits until ingest runs and every shipper ships.
 func (p *Pipeline) waitReady(ctx context.Context) error {

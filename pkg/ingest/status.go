@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/auditpipe/auditpipe/pkg/adminapi"
 	"github.com/auditpipe/auditpipe/pkg/window"
 )
 
@@ -141,4 +142,20 @@ func (r *run) readShared(ctx context.Context) (shared, error) {
 // eventCounts are the Status counts of events.
 type eventCounts struct {
 	read, skipped, published, duplicates atomic.Int64
+}
+
+// Member is the status an ingest replica reports in its beats into the replicas register,
+// which the admin API shows in GET /v1/status.
+func (s Status) Member() adminapi.IngestMember {
+	return adminapi.IngestMember{
+		Mode:        string(s.Mode),
+		Running:     s.Running,
+		DryRun:      s.DryRun,
+		NewestEvent: s.Newest,
+		LagSeconds:  s.Lag.Seconds(),
+		Read:        s.Events.Read,
+		Published:   s.Events.Published,
+		Duplicates:  s.Events.Duplicates,
+		Held:        len(s.Held),
+	}
 }

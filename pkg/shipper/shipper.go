@@ -96,6 +96,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/auditpipe/auditpipe/pkg/adminapi"
 	"github.com/auditpipe/auditpipe/pkg/config"
 	"github.com/auditpipe/auditpipe/pkg/sink"
 	"github.com/auditpipe/auditpipe/pkg/stream"
@@ -414,6 +415,21 @@ func (e *Engine) Status() []SinkStatus {
 		}
 	}
 	return out
+}
+
+// Member is the status a shipper replica with sinks reports in its beats into the replicas
+// register, which the admin API shows in GET /v1/status: the sinks it serves, those blocked
+// now, and the events each delivered.
+func Member(sinks []SinkStatus) adminapi.ShipperMember {
+	m := adminapi.ShipperMember{Sinks: make([]string, 0, len(sinks)), Delivered: make(map[string]int64, len(sinks))}
+	for _, s := range sinks {
+		m.Sinks = append(m.Sinks, s.Sink)
+		if s.Blocked {
+			m.Blocked = append(m.Blocked, s.Sink)
+		}
+		m.Delivered[s.Sink] = int64(s.Delivered)
+	}
+	return m
 }
 
 // ErrNotReady marks a sink that is not shipping: not running yet or any more, or blocked.

@@ -136,7 +136,7 @@ func serve(ctx context.Context, cfg *config.Config, eng ingest.Config, logger *s
 	register := replicas.New(d.redis, eng.Window.KeyPrefix)
 	g.Go(func() error {
 		rep := replicas.Replica{Service: replicas.ServiceIngest, ID: eng.Owner, Version: version}
-		return register.RunLogged(svcCtx, rep, beatInterval, func() any { return ingestMember(e.Status()) }, logger)
+		return register.RunLogged(svcCtx, rep, beatInterval, func() any { return e.Status().Member() }, logger)
 	})
 	g.Go(func() error {
 		reloadOnHangup(svcCtx, hup, d.teleport, logger)

@@ -134,7 +134,7 @@ func run(ctx context.Context, args, env []string, stdout, stderr io.Writer) erro
 		register := replicas.New(d.redis, cmp.Or(cfg.Redis.KeyPrefix, window.DefaultConfig().KeyPrefix))
 		g.Go(func() error {
 			rep := replicas.Replica{Service: replicas.ServiceShipper, ID: id, Version: version}
-			return register.RunLogged(svcCtx, rep, beatInterval, func() any { return shipperMember(eng.Status()) }, log)
+			return register.RunLogged(svcCtx, rep, beatInterval, func() any { return shipper.Member(eng.Status()) }, log)
 		})
 	}
 	if d.teleport != nil {
