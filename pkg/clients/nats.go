@@ -1,6 +1,7 @@
 package clients
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 
@@ -47,4 +48,15 @@ func NATS(cfg config.NATS, name string, logger *slog.Logger) (*nats.Conn, error)
 		return nil, fmt.Errorf("nats: connect to %s: %w", cfg.URL, err)
 	}
 	return nc, nil
+}
+
+// NATSConnected is a readiness check (health.Check) of nc: nil while connected, else an error
+// that names the connection's state (e.g. "nats: RECONNECTING").
+func NATSConnected(nc *nats.Conn) func(context.Context) error {
+	return func(context.Context) error {
+		if !nc.IsConnected() {
+			return fmt.Errorf("nats: %s", nc.Status())
+		}
+		return nil
+	}
 }

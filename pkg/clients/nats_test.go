@@ -62,3 +62,24 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+func TestNATSConnected(t *testing.T) {
+	srv := testenv.NATS(t)
+	nc, err := NATS(config.NATS{URL: srv.URL}, "auditpipe-test ready", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	check := NATSConnected(nc)
+	if err := check(t.Context()); err != nil {
+		t.Fatalf("connected: %v", err)
+	}
+	srv.Shutdown()
+	deadline := time.Now().Add(10 * time.Second)
+	for nc.IsConnected() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := check(t.Context()); err == nil || !strings.HasPrefix(err.Error(), "nats: ") {
+		t.Fatalf("after the server stopped: %v, want the connection's state", err)
+	}
+}

@@ -47,13 +47,7 @@ func connect(ctx context.Context, cfg *config.Config, id string, logger *slog.Lo
 	if d.js, err = jetstream.New(d.nats); err != nil {
 		return d, fmt.Errorf("nats: JetStream: %w", err)
 	}
-	nc := d.nats
-	hs.AddCheck("nats", func(context.Context) error {
-		if !nc.IsConnected() {
-			return fmt.Errorf("nats: %s", nc.Status())
-		}
-		return nil
-	})
+	hs.AddCheck("nats", clients.NATSConnected(d.nats))
 	return d, nil
 }
 

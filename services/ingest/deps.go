@@ -53,13 +53,7 @@ func connect(ctx context.Context, cfg *config.Config, eng ingest.Config, reg pro
 		if err != nil {
 			return d, fmt.Errorf("nats: JetStream: %w", err)
 		}
-		nc := d.nats
-		hs.AddCheck("nats", func(context.Context) error {
-			if !nc.IsConnected() {
-				return fmt.Errorf("nats: %s", nc.Status())
-			}
-			return nil
-		})
+		hs.AddCheck("nats", clients.NATSConnected(d.nats))
 	}
 
 	logger.Info("connecting to Teleport", "addr", cfg.Teleport.Addr)
