@@ -404,8 +404,6 @@ func (p *Pipeline) beat(service, id string, status func() any) {
 	}))
 }
 
-
-
 // waitReady waits until ingest runs and every shipper ships.
 func (p *Pipeline) waitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, readyTimeout)

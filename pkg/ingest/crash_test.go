@@ -84,7 +84,7 @@ func TestCrashMidWindow(t *testing.T) {
 			e.start(scfg, newSimSource(log))
 			e.waitCount(len(want), 60*time.Second)
 			time.Sleep(300 * time.Millisecond)
-			exactlyOnce(t, want, e.read(want))
+			e.exactlyOnce(t, want)
 			after, err := e.store().Window(t.Context(), id)
 			if err != nil {
 				t.Fatal(err)

@@ -30,7 +30,7 @@ func TestTransientErrors(t *testing.T) {
 			}
 			e.waitCount(len(want), 60*time.Second)
 			time.Sleep(300 * time.Millisecond)
-			exactlyOnce(t, want, e.read(want))
+			e.exactlyOnce(t, want)
 		})
 	}
 }
@@ -62,7 +62,7 @@ func TestBadCursor(t *testing.T) {
 			r := e.start(cfg, src)
 			e.waitCount(len(want), 60*time.Second)
 			time.Sleep(300 * time.Millisecond)
-			exactlyOnce(t, want, e.read(want))
+			e.exactlyOnce(t, want)
 			if st := r.eng.Status(); st.Events.Duplicates == 0 {
 				t.Errorf("no duplicates: no window was read again from its start? %+v", st.Events)
 			}

@@ -65,7 +65,7 @@ func TestThroughTeleportClient(t *testing.T) {
 			}
 			e.waitCount(len(want), 90*time.Second)
 			time.Sleep(300 * time.Millisecond)
-			exactlyOnce(t, want, e.read(want))
+			e.exactlyOnce(t, want)
 			for _, r := range replicas {
 				if st := r.eng.Status(); st.Mode != mode {
 					t.Errorf("%s ran in %q mode, want %q", st.Owner, st.Mode, mode)

@@ -2,8 +2,6 @@ package ingest_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,6 +21,7 @@ import (
 	"github.com/auditpipe/auditpipe/pkg/event"
 	"github.com/auditpipe/auditpipe/pkg/ingest"
 	"github.com/auditpipe/auditpipe/pkg/stream"
+	"github.com/auditpipe/auditpipe/pkg/streamcheck"
 	"github.com/auditpipe/auditpipe/pkg/teleportsim"
 	"github.com/auditpipe/auditpipe/pkg/testenv"
 	"github.com/auditpipe/auditpipe/pkg/window"
@@ -374,37 +373,15 @@ func newLog(t testing.TB, o teleportsim.Options) *teleportsim.Log {
 	return l
 }
 
-// expected maps the message id of every event of l (uid for audit events, sid:ei for
-// session events) to the SHA-256 of its canonical JSON; keep, when set, selects entries.
-func expected(t testing.TB, l *teleportsim.Log, keep func(teleportsim.ManifestEntry) bool) map[string]string {
+// expected is the Want of every event of l (uid for audit events, sid:ei for session events);
+// keep, when set, selects entries.
+func expected(t testing.TB, l *teleportsim.Log, keep func(teleportsim.ManifestEntry) bool) streamcheck.Want {
 	t.Helper()
-	want := map[string]string{}
-	l.Manifest(func(m teleportsim.ManifestEntry) bool {
-		if keep != nil && !keep(m) {
-			return true
-		}
-		id := m.UID
-		if m.Kind == teleportsim.KindSession {
-			id = fmt.Sprintf("%s:%d", m.SessionID, m.Index)
-		}
-		if id == "" {
-			t.Fatalf("manifest entry without an id: %+v", m)
-		}
-		if _, dup := want[id]; dup {
-			t.Fatalf("manifest has id %s twice", id)
-		}
-		want[id] = m.SHA256
-		return true
-	})
+	want, err := streamcheck.WantLog(l, keep)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return want
-}
-
-// received is what the stream holds: message id → count, and the ids whose body is not the
-// event's.
-type received struct {
-	count   map[string]int
-	altered map[string]bool
-	total   int
 }
 
 // streamCount is the number of messages in the stream (0 when it does not exist).
@@ -437,83 +414,13 @@ func (e *env) waitCount(n int, limit time.Duration) {
 	}
 }
 
-// read reads every message of the stream, resolving bodies kept in the object store, and
-// checks each body against the SHA-256 want has for its id. The simulator's bodies are
-// canonical JSON: a body that does not match is hashed again in canonical form, in case it
-// arrived re-encoded (through protobuf's Struct).
-func (e *env) read(want map[string]string) received {
-	e.t.Helper()
+// exactlyOnce fails t unless the env's stream holds each event of want once, intact, and
+// nothing else (streamcheck.ExactlyOnce).
+func (e *env) exactlyOnce(t testing.TB, want streamcheck.Want) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	rcv := received{count: map[string]int{}, altered: map[string]bool{}}
-	n := int(e.streamCount(ctx))
-	if n == 0 {
-		return rcv
-	}
-	// An ephemeral pull consumer without acks reads fastest.
-	cons, err := e.js.CreateConsumer(ctx, e.stream, jetstream.ConsumerConfig{AckPolicy: jetstream.AckNonePolicy})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer func() { _ = e.js.DeleteConsumer(context.Background(), e.stream, cons.CachedInfo().Name) }()
-	bodies := stream.NewBodyReader(e.js)
-	for rcv.total < n {
-		batch, err := cons.FetchNoWait(10_000)
-		if err != nil {
-			e.t.Fatalf("after %d of %d messages: %v", rcv.total, n, err)
-		}
-		for m := range batch.Messages() {
-			id := m.Headers().Get(jetstream.MsgIDHeader)
-			body, err := bodies.Resolve(ctx, m.Headers(), m.Data())
-			if err != nil {
-				e.t.Fatalf("message %s: %v", id, err)
-			}
-			rcv.count[id]++
-			rcv.total++
-			if hash(body) != want[id] {
-				canon, err := teleportsim.CanonicalJSON(body)
-				rcv.altered[id] = err != nil || hash(canon) != want[id]
-			}
-		}
-		if err := batch.Error(); err != nil {
-			e.t.Fatalf("after %d of %d messages: %v", rcv.total, n, err)
-		}
-		if ctx.Err() != nil {
-			e.t.Fatalf("read %d of %d messages in time", rcv.total, n)
-		}
-	}
-	return rcv
-}
-
-// hash is the hex SHA-256 of a body.
-func hash(body []byte) string {
-	sum := sha256.Sum256(body)
-	return hex.EncodeToString(sum[:])
-}
-
-// exactlyOnce checks that the stream holds each wanted event once, intact, and nothing else.
-func exactlyOnce(t testing.TB, want map[string]string, got received) {
-	t.Helper()
-	var missing, extra, twice, corrupt []string
-	for id := range want {
-		switch n := got.count[id]; {
-		case n == 0:
-			missing = append(missing, id)
-		case n > 1:
-			twice = append(twice, id)
-		case got.altered[id]:
-			corrupt = append(corrupt, id)
-		}
-	}
-	for id := range got.count {
-		if _, ok := want[id]; !ok {
-			extra = append(extra, id)
-		}
-	}
-	if len(missing)+len(extra)+len(twice)+len(corrupt) > 0 {
-		t.Fatalf("stream holds %d messages for %d events: %d missing %v, %d unexpected %v, %d more than once %v, %d altered %v",
-			got.total, len(want), len(missing), head(missing), len(extra), head(extra), len(twice), head(twice), len(corrupt), head(corrupt))
-	}
+	streamcheck.ExactlyOnce(t, ctx, e.js, e.stream, want)
 }
 
 func head(ids []string) []string { return ids[:min(len(ids), 5)] }

@@ -98,7 +98,7 @@ func everyEventOnce(t *testing.T, mode ingest.Mode, replicas, count int) {
 		}
 	}
 	began = time.Now()
-	exactlyOnce(t, want, e.read(want))
+	e.exactlyOnce(t, want)
 	t.Logf("read back: %v", time.Since(began))
 	for i, r := range rs {
 		st := r.eng.Status()

@@ -54,7 +54,7 @@ func TestLateEventsSearch(t *testing.T) {
 	c.Advance(140 * time.Minute)
 	e.waitCount(len(want), 30*time.Second)
 	time.Sleep(500 * time.Millisecond)
-	exactlyOnce(t, want, e.read(want))
+	e.exactlyOnce(t, want)
 	if st := r.eng.Status(); st.Events.Duplicates == 0 {
 		t.Errorf("no duplicates counted: the settle pass did not read the window again? %+v", st.Events)
 	}
@@ -73,5 +73,5 @@ func TestLateChunksExport(t *testing.T) {
 	e.start(cfg, newSimSource(log))
 	e.waitCount(len(want), 30*time.Second)
 	time.Sleep(500 * time.Millisecond)
-	exactlyOnce(t, want, e.read(want))
+	e.exactlyOnce(t, want)
 }

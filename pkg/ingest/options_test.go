@@ -58,7 +58,7 @@ func TestExitOnLastEvent(t *testing.T) {
 						t.Fatalf("Run: %v", err)
 					}
 				}
-				exactlyOnce(t, want, e.read(want))
+				e.exactlyOnce(t, want)
 				counts, err := e.store().EpochCounts(t.Context(), 1)
 				if err != nil {
 					t.Fatal(err)
@@ -70,7 +70,7 @@ func TestExitOnLastEvent(t *testing.T) {
 				if _, err := e.runToExit(e.config("again", from), newSimSource(log), 30*time.Second); err != nil {
 					t.Fatalf("second Run: %v", err)
 				}
-				exactlyOnce(t, want, e.read(want))
+				e.exactlyOnce(t, want)
 			})
 		}
 	}
@@ -136,7 +136,7 @@ func TestFilters(t *testing.T) {
 			if _, err := e.runToExit(cfg, newSimSource(log), 60*time.Second); err != nil {
 				t.Fatalf("Run: %v", err)
 			}
-			exactlyOnce(t, want, e.read(want))
+			e.exactlyOnce(t, want)
 		})
 	}
 }
@@ -156,7 +156,7 @@ func TestFilteredUploadQueuesNoRecording(t *testing.T) {
 	if _, err := e.runToExit(cfg, newSimSource(log), 60*time.Second); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	exactlyOnce(t, want, e.read(want))
+	e.exactlyOnce(t, want)
 }
 
 // TestPause: while paused, no window or session job is claimed, and those held are released
@@ -226,7 +226,7 @@ func TestPause(t *testing.T) {
 	}
 	e.waitCount(len(want), 60*time.Second)
 	time.Sleep(300 * time.Millisecond)
-	exactlyOnce(t, want, e.read(want))
+	e.exactlyOnce(t, want)
 }
 
 // TestReplay: an admin's replay window carries its replay id into the message ids, so the
@@ -240,7 +240,7 @@ func TestReplay(t *testing.T) {
 	if _, err := e.runToExit(e.config("first", from), newSimSource(log), 60*time.Second); err != nil {
 		t.Fatalf("first Run: %v", err)
 	}
-	exactlyOnce(t, want, e.read(want))
+	e.exactlyOnce(t, want)
 
 	rFrom, rTo := from.Add(6*time.Hour), from.Add(12*time.Hour)
 	if _, err := e.store().CreateReplay(t.Context(), window.ReplaySpec{ID: "r1", From: rFrom, To: rTo, WindowSize: time.Hour}); err != nil {
@@ -269,7 +269,7 @@ func TestReplay(t *testing.T) {
 	if _, err := e.runToExit(e.config("second", from), newSimSource(log), 60*time.Second); err != nil {
 		t.Fatalf("second Run: %v", err)
 	}
-	exactlyOnce(t, all, e.read(all))
+	e.exactlyOnce(t, all)
 	rp, err := e.store().Replay(t.Context(), "r1")
 	if err != nil {
 		t.Fatal(err)
@@ -301,7 +301,7 @@ func TestStartTime(t *testing.T) {
 	if st := eng.Status(); st.Epoch.Number != 1 || !st.Epoch.Start.Equal(from) {
 		t.Fatalf("after a changed start-time, epoch %+v; want 1 from %v still", st.Epoch, from)
 	}
-	exactlyOnce(t, want, e.read(want))
+	e.exactlyOnce(t, want)
 }
 
 // TestModeIsPerEpoch: an epoch keeps the mode it started in; a configured mode that
@@ -411,5 +411,5 @@ func TestEpochReset(t *testing.T) {
 	if old.Cancelled == 0 || old.Leased != 0 {
 		t.Errorf("epoch 1 after the reset: %+v; want windows cancelled, none leased", old)
 	}
-	exactlyOnce(t, want, e.read(want))
+	e.exactlyOnce(t, want)
 }

@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,8 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/auditpipe/auditpipe/pkg/event"
-	"github.com/auditpipe/auditpipe/pkg/teleportsim"
+	"github.com/auditpipe/auditpipe/pkg/streamcheck"
 	"github.com/auditpipe/auditpipe/pkg/testenv"
 )
 
@@ -53,31 +50,16 @@ func startSim(t testing.TB, count int, args ...string) *sim {
 
 // want reads the manifest: the message id each event must reach the stream with (audit: uid;
 // session: sid:ei), mapped to the SHA-256 of its JSON.
-func (s *sim) want(t testing.TB) map[string]string {
+func (s *sim) want(t testing.TB) streamcheck.Want {
 	t.Helper()
 	f, err := os.Open(s.manifest)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	want := map[string]string{}
-	dec := json.NewDecoder(bufio.NewReader(f))
-	for {
-		var m teleportsim.ManifestEntry
-		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			t.Fatalf("manifest: %v", err)
-		}
-		ev := event.Event{Kind: event.Kind(m.Kind), UID: m.UID, SessionID: m.SessionID, Index: m.Index}
-		if ev.UID == "" && ev.SessionID == "" {
-			t.Fatalf("manifest entry %+v has neither uid nor sid", m)
-		}
-		id := ev.ID()
-		if _, dup := want[id]; dup {
-			t.Fatalf("manifest holds id %s twice", id)
-		}
-		want[id] = m.SHA256
+	want, err := streamcheck.ReadWant(f)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return want
 }

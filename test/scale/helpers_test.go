@@ -2,9 +2,6 @@ package scale
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -19,6 +16,7 @@ import (
 	"github.com/auditpipe/auditpipe/pkg/config"
 	"github.com/auditpipe/auditpipe/pkg/ingest"
 	"github.com/auditpipe/auditpipe/pkg/stream"
+	"github.com/auditpipe/auditpipe/pkg/streamcheck"
 	"github.com/auditpipe/auditpipe/pkg/teleportsim"
 	"github.com/auditpipe/auditpipe/pkg/teleportsrc"
 	"github.com/auditpipe/auditpipe/pkg/testenv"
@@ -170,32 +168,24 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// manifest maps the message id of every event of a log with options o (uid for audit events,
-// sid:ei for recording events) to the SHA-256 of its JSON, and counts the recording events.
-// A Log is a pure function of its options, so every log of the same options has this
-// manifest.
-func manifest(t testing.TB, o teleportsim.Options) (want map[string]string, sessionEvents int) {
+// manifest is the Want of a log with options o (uid for audit events, sid:ei for recording
+// events) and its number of recording events. A Log is a pure function of its options, so
+// every log of the same options has this manifest.
+func manifest(t testing.TB, o teleportsim.Options) (want streamcheck.Want, sessionEvents int) {
 	t.Helper()
 	l, err := teleportsim.NewLog(o)
 	if err != nil {
 		t.Fatalf("NewLog: %v", err)
 	}
-	want = map[string]string{}
-	l.Manifest(func(m teleportsim.ManifestEntry) bool {
-		id := m.UID
+	want, err = streamcheck.WantLog(l, func(m teleportsim.ManifestEntry) bool {
 		if m.Kind == teleportsim.KindSession {
-			id = fmt.Sprintf("%s:%d", m.SessionID, m.Index)
 			sessionEvents++
 		}
-		if id == "" {
-			t.Fatalf("manifest entry without an id: %+v", m)
-		}
-		if _, dup := want[id]; dup {
-			t.Fatalf("manifest has id %s twice", id)
-		}
-		want[id] = m.SHA256
 		return true
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return want, sessionEvents
 }
 
@@ -230,96 +220,3 @@ func waitFor(t testing.TB, limit time.Duration, what string, cond func(ctx conte
 		}
 	}
 }
-
-// received is what the stream holds: message id → count, the ids whose body is not the
-// event's, and how many bodies came from the object store.
-type received struct {
-	count   map[string]int
-	altered map[string]bool
-	total   int
-	objects int
-}
-
-// read reads every message of the events stream, resolving bodies kept in the object store,
-// and checks each body against the SHA-256 want has for its id. The simulator's bodies are
-// canonical JSON: a body that does not match is hashed again in canonical form, in case it
-// arrived re-encoded (the gRPC API carries events as protobuf Structs).
-func read(t testing.TB, js jetstream.JetStream, want map[string]string) received {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	rcv := received{count: map[string]int{}, altered: map[string]bool{}}
-	n := int(streamCount(ctx, js))
-	if n == 0 {
-		return rcv
-	}
-	// An ephemeral pull consumer without acks reads fastest.
-	cons, err := js.CreateConsumer(ctx, stream.DefaultName, jetstream.ConsumerConfig{AckPolicy: jetstream.AckNonePolicy})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = js.DeleteConsumer(context.Background(), stream.DefaultName, cons.CachedInfo().Name) }()
-	bodies := stream.NewBodyReader(js)
-	for rcv.total < n {
-		batch, err := cons.FetchNoWait(10_000)
-		if err != nil {
-			t.Fatalf("after %d of %d messages: %v", rcv.total, n, err)
-		}
-		for m := range batch.Messages() {
-			id := m.Headers().Get(jetstream.MsgIDHeader)
-			body, err := bodies.Resolve(ctx, m.Headers(), m.Data())
-			if err != nil {
-				t.Fatalf("message %s: %v", id, err)
-			}
-			if m.Headers().Get(stream.HeaderObject) != "" {
-				rcv.objects++
-			}
-			rcv.count[id]++
-			rcv.total++
-			if hash(body) != want[id] {
-				canon, err := teleportsim.CanonicalJSON(body)
-				rcv.altered[id] = err != nil || hash(canon) != want[id]
-			}
-		}
-		if err := batch.Error(); err != nil {
-			t.Fatalf("after %d of %d messages: %v", rcv.total, n, err)
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("read %d of %d messages in time", rcv.total, n)
-		}
-	}
-	return rcv
-}
-
-func hash(body []byte) string {
-	sum := sha256.Sum256(body)
-	return hex.EncodeToString(sum[:])
-}
-
-// exactlyOnce checks that the stream holds each wanted event once, intact, and nothing else
-// (the check of pkg/ingest's tests).
-func exactlyOnce(t testing.TB, want map[string]string, got received) {
-	t.Helper()
-	var missing, extra, twice, corrupt []string
-	for id := range want {
-		switch n := got.count[id]; {
-		case n == 0:
-			missing = append(missing, id)
-		case n > 1:
-			twice = append(twice, id)
-		case got.altered[id]:
-			corrupt = append(corrupt, id)
-		}
-	}
-	for id := range got.count {
-		if _, ok := want[id]; !ok {
-			extra = append(extra, id)
-		}
-	}
-	if len(missing)+len(extra)+len(twice)+len(corrupt) > 0 {
-		t.Fatalf("stream holds %d messages for %d events: %d missing %v, %d unexpected %v, %d more than once %v, %d altered %v",
-			got.total, len(want), len(missing), head(missing), len(extra), head(extra), len(twice), head(twice), len(corrupt), head(corrupt))
-	}
-}
-
-func head(ids []string) []string { return ids[:min(len(ids), 5)] }
