@@ -5,14 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/auditpipe/auditpipe/pkg/adminapi"
 	"github.com/auditpipe/auditpipe/pkg/replicas"
@@ -65,11 +61,9 @@ func (s *Server) ingestStatus(ctx context.Context) (adminapi.IngestStatus, error
 		return in, err
 	default:
 		in.Epoch, in.StartTime, in.PlannedUntil = epoch.Number, epoch.Start, epoch.PlannedUntil
-		mode, err := s.rdb.HGet(ctx, s.prefix+"ingest:modes", strconv.FormatInt(epoch.Number, 10)).Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return in, fmt.Errorf("admin: read the ingest mode: %w", err)
+		if in.Mode, err = s.store.Mode(ctx, epoch.Number); err != nil {
+			return in, err
 		}
-		in.Mode = mode
 		windows, err := s.store.EpochCounts(ctx, epoch.Number)
 		if err != nil {
 			return in, err

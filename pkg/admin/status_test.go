@@ -37,7 +37,7 @@ func TestStatus(t *testing.T) {
 	if _, err := s.Claim(ctx, "ingest-a"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.rdb.HSet(ctx, e.cfg.Redis.KeyPrefix+"ingest:modes", "1", "search").Err(); err != nil {
+	if _, err := s.RecordMode(ctx, 1, "search"); err != nil {
 		t.Fatal(err)
 	}
 	for _, sid := range []string{"s1", "s2", "s3"} {

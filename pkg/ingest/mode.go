@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/auditpipe/auditpipe/pkg/window"
 )
@@ -34,10 +31,6 @@ func parseMode(s string) (Mode, error) {
 	return "", fmt.Errorf("unknown mode %q (want %q, %q or empty for auto)", s, ModeSearch, ModeExport)
 }
 
-// modesKey is the Redis hash of the epochs' modes, epoch number → mode. It lives beside the
-// window package's keys, under the same prefix, outside its hash tag (no script touches it).
-func (e *Engine) modesKey() string { return e.cfg.Window.KeyPrefix + "ingest:modes" }
-
 // modeFor returns the mode of an epoch: the recorded one, else Config.Mode or the probe's
 // answer, recorded by the first replica to ask (HSETNX), so every replica and every restart
 // reads an epoch by one path. A forced mode that differs from the recorded one is
@@ -48,22 +41,20 @@ func (e *Engine) modeFor(ctx context.Context, epoch window.Epoch) (Mode, error) 
 	if e.modeEpoch == epoch.Number && e.mode != ModeAuto {
 		return e.mode, nil
 	}
-	field := strconv.FormatInt(epoch.Number, 10)
-	recorded, err := e.rdb.HGet(ctx, e.modesKey(), field).Result()
-	if errors.Is(err, redis.Nil) {
+	recorded, err := e.store.Mode(ctx, epoch.Number)
+	if err != nil {
+		return "", fmt.Errorf("ingest: %w", err)
+	}
+	if recorded == "" {
 		want := e.cfg.Mode
 		if want == ModeAuto {
 			if want, err = e.probe(ctx); err != nil {
 				return "", err
 			}
 		}
-		if err := e.rdb.HSetNX(ctx, e.modesKey(), field, string(want)).Err(); err != nil {
-			return "", fmt.Errorf("ingest: record the mode of epoch %d: %w", epoch.Number, err)
+		if recorded, err = e.store.RecordMode(ctx, epoch.Number, string(want)); err != nil {
+			return "", fmt.Errorf("ingest: %w", err)
 		}
-		recorded, err = e.rdb.HGet(ctx, e.modesKey(), field).Result()
-	}
-	if err != nil {
-		return "", fmt.Errorf("ingest: read the mode of epoch %d: %w", epoch.Number, err)
 	}
 	mode, err := parseMode(recorded)
 	if err != nil || mode == ModeAuto {

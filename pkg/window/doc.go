@@ -71,6 +71,7 @@
 //	sessions-counts        hash: number of session jobs per state
 //	leader:<name>          string "<owner>#<term>" with a PX expiry: the leader's lease
 //	leader-terms:<name>    string: INCR counter of leadership terms
+//	modes                  hash: epoch number → ingest mode (search or export), set once
 //
 // Window ids: "<queue>:s:<from>-<to>" (search) and "<queue>:x:<YYYY-MM-DD>:<chunk>" (export).
 // Session job ids: "<session id>", or "r:<replay id>:<session id>" for a replay's job.

@@ -211,7 +211,7 @@ func TestStatus(t *testing.T) {
 	if out := e.ctl("status").stdout; strings.Contains(out, "planned until") {
 		t.Errorf("planned until shown before a mode was recorded:\n%s", out)
 	}
-	if err := e.rdb.HSet(ctx, e.cfg.Redis.KeyPrefix+"ingest:modes", "1", "search").Err(); err != nil {
+	if _, err := e.store.RecordMode(ctx, 1, "search"); err != nil {
 		t.Fatal(err)
 	}
 	e.ctl("status").want(t, 0, []string{"mode search", "planned until"})
