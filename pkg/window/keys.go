@@ -28,7 +28,7 @@ func (k keys) sessionDue() string        { return k.base + "sessions-due" }
 func (k keys) sessionCounts() string     { return k.base + "sessions-counts" }
 func (k keys) leader(name string) string { return k.base + "leader:" + name }
 func (k keys) terms(name string) string  { return k.base + "leader-terms:" + name }
-func (k keys) modes() string              { return k.base + "modes" }
+func (k keys) modes() string             { return k.base + "modes" }
 
 // queue names the set of windows one source of work created: an epoch's ingest ("e<n>") or a
 // replay ("r:<id>"). Each queue has its own due set, counts and index.
