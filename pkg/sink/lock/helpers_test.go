@@ -215,13 +215,14 @@ func deliver(t testing.TB, s sink.Sink, batch ...event.Event) {
 
 // deliverAsShipper delivers batch through s as a shipper does: the events that come back
 // Retry are delivered again after their RetryAfter (or at once), until all are Delivered. It
-// fails the test on Rejected or Blocked, or after 10 attempts.
-func deliverAsShipper(t testing.TB, s sink.Sink, batch []event.Event) {
+// returns how many deliveries of single events were such retries, and fails the test on
+// Rejected or Blocked, or after 10 attempts.
+func deliverAsShipper(t testing.TB, s sink.Sink, batch []event.Event) (retries int) {
 	t.Helper()
 	for attempt := 1; len(batch) > 0; attempt++ {
 		if attempt > 10 {
 			t.Errorf("%d events still Retry after 10 attempts", len(batch))
-			return
+			return retries
 		}
 		var again []event.Event
 		var wait time.Duration
@@ -233,12 +234,14 @@ func deliverAsShipper(t testing.TB, s sink.Sink, batch []event.Event) {
 				wait = max(wait, r.RetryAfter)
 			default:
 				t.Errorf("event %s: %s (blocked %t): %s", batch[i].ID(), r.Outcome, r.Blocked, r.Reason)
-				return
+				return retries
 			}
 		}
 		time.Sleep(wait)
+		retries += len(again)
 		batch = again
 	}
+	return retries
 }
 
 // locksOf returns the simulator's locks by name.

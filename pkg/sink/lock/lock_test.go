@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -143,11 +144,14 @@ func TestLockTwoReplicasOneLockPerTarget(t *testing.T) {
 			all = all[n:]
 		}
 	}()
-	var wg sync.WaitGroup
+	var (
+		wg      sync.WaitGroup
+		retries atomic.Int64
+	)
 	for _, r := range []*replica{a, b} {
 		wg.Go(func() {
 			for batch := range batches {
-				deliverAsShipper(t, r, batch)
+				retries.Add(int64(deliverAsShipper(t, r, batch)))
 			}
 		})
 	}
@@ -174,8 +178,11 @@ func TestLockTwoReplicasOneLockPerTarget(t *testing.T) {
 		metric(t, b.reg, "auditpipe_lock_failed_logins_total", "result", "counted")
 	dups := metric(t, a.reg, "auditpipe_lock_failed_logins_total", "result", "duplicate") +
 		metric(t, b.reg, "auditpipe_lock_failed_logins_total", "result", "duplicate")
-	if counted != targets*failures || dups != targets*failures {
-		t.Errorf("counted %v and duplicate %v failed logins, want %d each", counted, dups, targets*failures)
+	// A copy that met its own claim in flight came back Retry and was looked at again: each
+	// such retry is one more duplicate (only failed logins can come back Retry here).
+	if wantDups := float64(targets*failures + retries.Load()); counted != targets*failures || dups != wantDups {
+		t.Errorf("counted %v and duplicate %v failed logins, want %d counted and %v duplicates (%d retries)",
+			counted, dups, targets*failures, wantDups, retries.Load())
 	}
 }
 
