@@ -23,9 +23,8 @@ func replayWindowSize(from, to time.Time, configured time.Duration) time.Duratio
 	return (size + time.Millisecond - 1).Truncate(time.Millisecond)
 }
 
-// apiReplay is the wire form of a replay at now: progress, and for an active replay with
-// windows done, an ETA that assumes the rest goes at the pace so far:
-// now + elapsed/done × (total − done).
+// apiReplay is the wire form of a replay at now: progress, the settle passes it waits for,
+// and an ETA for an active replay (replayETA).
 func apiReplay(rp window.Replay, now time.Time) adminapi.Replay {
 	out := adminapi.Replay{
 		ID:           rp.ID,
@@ -41,11 +40,39 @@ func apiReplay(rp window.Replay, now time.Time) adminapi.Replay {
 		WindowsTotal: rp.Windows.Total(),
 		Events:       rp.Events,
 	}
-	done, total := rp.Windows.Done, rp.Windows.Total()
-	if rp.State == window.ReplayActive && done > 0 && done < total {
-		elapsed := max(now.Sub(rp.CreatedAt), 0)
-		perWindow := elapsed / time.Duration(done)
-		out.ETA = now.Add(perWindow * time.Duration(total-done)).UTC()
+	if rp.State == window.ReplayActive {
+		out.WindowsSettling = rp.Settling
+		if rp.Settling > 0 {
+			out.SettlesAt = rp.SettlesAt.UTC()
+		}
+		out.ETA = replayETA(rp, now)
 	}
 	return out
+}
+
+// replayETA estimates when an active replay will be done: its windows' first passes go on at
+// the pace so far (now + elapsed / first passes done × first passes left), and the settle
+// passes its windows wait for make it done no sooner than the last of them is due. When only
+// settle passes are left, that is the ETA (now, once they are due). No first pass done: no
+// estimate. (A first pass still to come may add a settle pass past SettlesAt; that is not
+// foreseen, as the admin does not know ingest.settle-grace. Replay windows are claimed newest
+// first, so the last window, which settles last, is usually read early.)
+func replayETA(rp window.Replay, now time.Time) time.Time {
+	c := rp.Windows
+	read := c.Done + rp.Settling
+	left := c.Total() - c.Cancelled - read
+	var eta time.Time
+	switch {
+	case left > 0 && read > 0:
+		elapsed := max(now.Sub(rp.CreatedAt), 0)
+		eta = now.Add(elapsed / time.Duration(read) * time.Duration(left))
+	case left == 0 && rp.Settling > 0:
+		eta = now
+	default:
+		return time.Time{}
+	}
+	if rp.Settling > 0 && rp.SettlesAt.After(eta) {
+		eta = rp.SettlesAt
+	}
+	return eta.UTC()
 }

@@ -54,8 +54,39 @@ func TestAPIReplay(t *testing.T) {
 		"done":        {State: window.ReplayDone, CreatedAt: t0, Windows: window.Counts{Done: 3}},
 		"cancelled":   {State: window.ReplayCancelled, CreatedAt: t0, Windows: window.Counts{Done: 1, Cancelled: 2}},
 	} {
-		if eta := apiReplay(rp, now).ETA; !eta.IsZero() {
-			t.Errorf("%s: ETA %v; want none", name, eta)
+		if got := apiReplay(rp, now); !got.ETA.IsZero() || !got.SettlesAt.IsZero() || got.WindowsSettling != 0 {
+			t.Errorf("%s: ETA %v, settles at %v, %d settling; want none", name, got.ETA, got.SettlesAt, got.WindowsSettling)
+		}
+	}
+}
+
+// TestAPIReplaySettling proves the ETA of a replay whose windows wait for settle passes: the
+// last settle pass's due time when only those are left (now once it is past), else the first
+// passes left at the pace of the first passes done, and never before the last settle pass.
+func TestAPIReplaySettling(t *testing.T) {
+	t.Parallel()
+	now := t0.Add(10 * time.Minute)
+	tests := []struct {
+		name      string
+		windows   window.Counts
+		settling  int64
+		settlesAt time.Time
+		wantETA   time.Time
+	}{
+		// 2 windows read in 10 minutes, 1 of them settling: 2 more first passes take 10.
+		{"first passes left, settle pass sooner", window.Counts{Done: 1, Pending: 3}, 1, now.Add(time.Minute), now.Add(10 * time.Minute)},
+		{"first passes left, settle pass later", window.Counts{Done: 1, Pending: 3}, 1, now.Add(20 * time.Minute), now.Add(20 * time.Minute)},
+		{"only settle passes left", window.Counts{Done: 2, Pending: 2}, 2, now.Add(7 * time.Minute), now.Add(7 * time.Minute)},
+		{"only settle passes left, nothing read to the end yet", window.Counts{Pending: 2}, 2, now.Add(7 * time.Minute), now.Add(7 * time.Minute)},
+		{"only settle passes left, under way", window.Counts{Done: 2, Leased: 1}, 1, now.Add(-time.Minute), now},
+	}
+	for _, tt := range tests {
+		rp := window.Replay{ID: "r", State: window.ReplayActive, CreatedAt: t0, Windows: tt.windows,
+			Settling: tt.settling, SettlesAt: tt.settlesAt}
+		got := apiReplay(rp, now)
+		if !got.ETA.Equal(tt.wantETA) || !got.SettlesAt.Equal(tt.settlesAt) || got.WindowsSettling != tt.settling ||
+			got.WindowsDone != tt.windows.Done || got.WindowsTotal != tt.windows.Total() {
+			t.Errorf("%s: %+v; want ETA %v, settles at %v, %d settling", tt.name, got, tt.wantETA, tt.settlesAt, tt.settling)
 		}
 	}
 }

@@ -192,8 +192,19 @@ type Replay struct {
 	WindowsTotal int64 `json:"windows_total"`
 	// Events counts the events its windows published so far.
 	Events int64 `json:"events"`
-	// ETA is the estimated time it will be done (active replays with progress only).
+	// ETA is the estimated time it will be done (active replays with progress only): the
+	// first passes left at the pace so far, and no sooner than SettlesAt. When only settle
+	// passes are left it is SettlesAt (now, once that is past).
 	ETA time.Time `json:"eta,omitzero"`
+	// WindowsSettling counts the windows read once that wait for, or are in, their settle pass
+	// (counted in Windows as pending or leased): a window first read less than ingest.settle-grace
+	// after its end is read once more that long after its end, for events Teleport surfaces
+	// late. When WindowsDone + WindowsSettling = WindowsTotal, every window was read and the
+	// replay waits only for those passes. 0 unless active.
+	WindowsSettling int64 `json:"windows_settling"`
+	// SettlesAt is when the last of those settle passes becomes due (in the past while passes
+	// are due or under way); absent when no window of an active replay waits for one.
+	SettlesAt time.Time `json:"settles_at,omitzero"`
 }
 
 // ReplayList is GET /v1/replays, newest first.

@@ -42,9 +42,9 @@
 // Ingest replicas: Claim, ClaimSession and the Lease and SessionLease methods, EnqueueSession
 // (on each session.upload event), and a Planner each (NewPlanner, Run), of which one leads.
 // The admin service: ResetEpoch, CreateReplay, CancelReplay, Pause, Resume, and the reads
-// (CurrentEpoch, EpochCounts, SessionCounts, MissingSessions, Replay, Replays, ReplayWindows,
-// EpochWindows, Window, Paused). Every method is safe for concurrent use from any number of
-// processes; each write is one atomic Lua script or command.
+// (CurrentEpoch, EpochCounts, SessionCounts, MissingSessions, Replay, ReplayProgress, Replays,
+// ReplayWindows, EpochWindows, Window, Paused). Every method is safe for concurrent use from
+// any number of processes; each write is one atomic Lua script or command.
 //
 // # Redis keys
 //

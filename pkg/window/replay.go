@@ -55,6 +55,13 @@ type Replay struct {
 	// Events counts the events its windows published (AddReplayEvents); a page published
 	// twice after a crash counts twice.
 	Events int64
+	// Settling counts the windows whose first pass is done and that wait for, or are in, their
+	// settle pass (counted in Windows as pending or leased), and SettlesAt is the latest of
+	// their ReadyAt: when the last of those passes becomes (or became) claimable. Only
+	// ReplayProgress reads them, and only for an active replay; otherwise both are zero.
+	// Windows whose first pass is still to come may add settle passes later.
+	Settling  int64
+	SettlesAt time.Time
 }
 
 // CreateReplay creates a replay and all its windows in one atomic step: search windows of
@@ -112,10 +119,10 @@ func (s *Store) CreateReplay(ctx context.Context, spec ReplaySpec) (Replay, erro
 	return s.Replay(ctx, spec.ID)
 }
 
-// Replay reads one replay with its progress; ErrNotFound when there is none.
+// Replay reads one replay with its window counts (one round trip); ErrNotFound when there is
+// none. It leaves Settling and SettlesAt zero: ReplayProgress reads them.
 func (s *Store) Replay(ctx context.Context, id string) (Replay, error) {
-	var rec *redis.MapStringStringCmd
-	var counts *redis.MapStringStringCmd
+	var rec, counts *redis.MapStringStringCmd
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 		rec = p.HGetAll(ctx, s.keys.replay(id))
 		counts = p.HGetAll(ctx, s.keys.counts(replayQueue(id)))
@@ -124,11 +131,72 @@ func (s *Store) Replay(ctx context.Context, id string) (Replay, error) {
 	if err != nil {
 		return Replay{}, fmt.Errorf("window: read replay %s: %w", id, err)
 	}
-	if len(rec.Val()) == 0 {
+	return decodeReplay(id, rec.Val(), counts.Val())
+}
+
+// ReplayProgress reads one replay as Replay does and, when it is active, the settle passes its
+// windows wait for (Settling, SettlesAt). That reads the state of each of its windows in
+// flight (pending or leased): one more command per window, pipelined in one MULTI with the
+// replay and its counts, so that Windows and Settling are one consistent snapshot. For the
+// admin's progress reports; ErrNotFound when there is no such replay.
+func (s *Store) ReplayProgress(ctx context.Context, id string) (Replay, error) {
+	rp, err := s.Replay(ctx, id)
+	if err != nil || rp.State != ReplayActive {
+		return rp, err
+	}
+	// A replay's due set only loses members once the replay exists (claims, settle passes and
+	// releases re-score members, none adds one), so the windows listed here are all its
+	// windows in flight when the MULTI runs; those that left it since read as done or
+	// cancelled and are skipped.
+	q := replayQueue(id)
+	ids, err := s.rdb.ZRange(ctx, s.keys.due(q), 0, -1).Result()
+	if err != nil {
+		return Replay{}, fmt.Errorf("window: read replay %s windows: %w", id, err)
+	}
+	var rec, counts *redis.MapStringStringCmd
+	wins := make([]*redis.SliceCmd, len(ids))
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		rec = p.HGetAll(ctx, s.keys.replay(id))
+		counts = p.HGetAll(ctx, s.keys.counts(q))
+		for i, wid := range ids {
+			wins[i] = p.HMGet(ctx, s.keys.window(wid), "state", "settle", "ready")
+		}
+		return nil
+	})
+	if err != nil {
+		return Replay{}, fmt.Errorf("window: read replay %s: %w", id, err)
+	}
+	if rp, err = decodeReplay(id, rec.Val(), counts.Val()); err != nil || rp.State != ReplayActive {
+		return rp, err
+	}
+	for _, c := range wins {
+		v := c.Val()
+		state, _ := v[0].(string)
+		settle, _ := v[1].(string)
+		ready, _ := v[2].(string)
+		if settle != "1" || (state != string(StatePending) && state != string(StateLeased)) {
+			continue
+		}
+		r := &record{fields: map[string]string{"ready": ready}}
+		at := r.time("ready")
+		if r.err != nil {
+			return Replay{}, r.err
+		}
+		rp.Settling++
+		if at.After(rp.SettlesAt) {
+			rp.SettlesAt = at
+		}
+	}
+	return rp, nil
+}
+
+// decodeReplay decodes a replay's record and window counts; ErrNotFound for an empty record.
+func decodeReplay(id string, rec, counts map[string]string) (Replay, error) {
+	if len(rec) == 0 {
 		return Replay{}, fmt.Errorf("%w: replay %s", ErrNotFound, id)
 	}
-	r := &record{fields: rec.Val()}
-	c := &record{fields: counts.Val()}
+	r := &record{fields: rec}
+	c := &record{fields: counts}
 	rp := Replay{
 		ID:         r.str("id"),
 		From:       r.time("from"),
@@ -152,7 +220,7 @@ func (s *Store) Replay(ctx context.Context, id string) (Replay, error) {
 	return rp, c.err
 }
 
-// Replays lists every replay, oldest first.
+// Replays lists every replay, oldest first, as Replay reads them.
 func (s *Store) Replays(ctx context.Context) ([]Replay, error) {
 	ids, err := s.rdb.ZRange(ctx, s.keys.replays(), 0, -1).Result()
 	if err != nil {

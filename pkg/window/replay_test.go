@@ -168,3 +168,92 @@ func TestAddReplayEvents(t *testing.T) {
 	_, err := s.Replay(ctx, "gone")
 	wantErr(t, "read a replay only counted", err, window.ErrNotFound)
 }
+
+// TestReplaySettling proves ReplayProgress reports the windows waiting for, or in, their
+// settle pass, and when the last of those passes becomes claimable — their ReadyAt exactly —
+// while the replay is active, and neither once it is done or cancelled; Replay reads neither.
+func TestReplaySettling(t *testing.T) {
+	t.Parallel()
+	const grace = 30 * time.Minute
+	e := newEnv(t, func(c *window.Config) { c.SettleGrace = grace })
+	s := e.replica()
+	ctx := t.Context()
+	read := func(what, id string, wantSettling int64, wantAt time.Time, wantCounts window.Counts) window.Replay {
+		t.Helper()
+		r, err := s.ReplayProgress(ctx, id)
+		if err != nil {
+			t.Fatalf("%s: Replay: %v", what, err)
+		}
+		if r.Settling != wantSettling || !r.SettlesAt.Equal(wantAt) || r.Windows != wantCounts {
+			t.Fatalf("%s: settling %d at %v, windows %+v; want %d at %v, %+v", what, r.Settling, r.SettlesAt,
+				r.Windows, wantSettling, wantAt, wantCounts)
+		}
+		return r
+	}
+	// Six windows of 10 minutes read at t0: the three that end less than the grace before t0
+	// (at t0-20m, t0-10m and t0-1m) get a settle pass, the three before do not.
+	if _, err := s.CreateReplay(ctx, window.ReplaySpec{ID: "r", From: t0.Add(-time.Hour), To: t0.Add(-time.Minute),
+		WindowSize: 10 * time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	read("created", "r", 0, time.Time{}, window.Counts{Pending: 6})
+
+	// The newest window is claimed first.
+	l := mustClaim(t, s, "a")
+	if err := l.Complete(ctx); err != nil {
+		t.Fatal(err)
+	}
+	last := t0.Add(-time.Minute + grace)
+	if w := mustWindow(t, s, l.Window().ID); !w.To.Equal(t0.Add(-time.Minute)) || !w.Settle || !w.ReadyAt.Equal(last) {
+		t.Fatalf("the newest window after its first pass: %+v; want a settle pass at %v", w, last)
+	}
+	read("one first pass", "r", 1, last, window.Counts{Pending: 6})
+	for range 5 {
+		if err := mustClaim(t, s, "a").Complete(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := s.Claim(ctx, "a")
+	wantErr(t, "claim before the first settle pass", err, window.ErrNoWork)
+	read("every first pass", "r", 3, last, window.Counts{Pending: 3, Done: 3})
+	if r, err := s.Replay(ctx, "r"); err != nil || r.Settling != 0 || !r.SettlesAt.IsZero() || r.Windows != (window.Counts{Pending: 3, Done: 3}) {
+		t.Fatalf("Replay = %+v, %v; want the counts only", r, err)
+	}
+
+	// A settle pass under way still counts; one released is due again from its release.
+	e.clock.Set(last)
+	sl := mustClaim(t, s, "a")
+	if w := sl.Window(); !w.Settle || !w.ReadyAt.Equal(last) {
+		t.Fatalf("claimed %+v; want the last settle pass", w)
+	}
+	read("a settle pass under way", "r", 3, last, window.Counts{Pending: 2, Leased: 1, Done: 3})
+	e.clock.Advance(time.Minute)
+	if err := sl.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	read("a settle pass released", "r", 3, last.Add(time.Minute), window.Counts{Pending: 3, Done: 3})
+	for range 3 {
+		if err := mustClaim(t, s, "a").Complete(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := read("settled", "r", 0, time.Time{}, window.Counts{Done: 6}); r.State != window.ReplayDone {
+		t.Fatalf("settled replay %s; want done", r.State)
+	}
+
+	// A cancelled replay waits for nothing.
+	now := e.clock.Now()
+	if _, err := s.CreateReplay(ctx, window.ReplaySpec{ID: "c", From: now.Add(-10 * time.Minute), To: now.Add(-time.Minute),
+		WindowSize: 10 * time.Minute}); err != nil {
+		t.Fatal(err)
+	}
+	if err := mustClaim(t, s, "a").Complete(ctx); err != nil {
+		t.Fatal(err)
+	}
+	read("c read once", "c", 1, now.Add(-time.Minute+grace), window.Counts{Pending: 1})
+	c, err := s.CancelReplay(ctx, "c")
+	if err != nil || c.State != window.ReplayCancelled || c.Settling != 0 || !c.SettlesAt.IsZero() {
+		t.Fatalf("cancelled replay %+v, %v; want no settle pass", c, err)
+	}
+	read("cancelled", "c", 0, time.Time{}, window.Counts{Pending: 1})
+}

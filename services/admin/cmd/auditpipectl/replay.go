@@ -11,7 +11,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/auditpipe/auditpipe/pkg/adminapi"
-	"github.com/auditpipe/auditpipe/pkg/config"
 )
 
 // Replay states, as the API reports them.
@@ -59,13 +58,9 @@ func (c *replayCmd) Run(a *app) error {
 	if !c.json() {
 		fmt.Fprintf(a.stdout, "replay %s started: %s to %s, %d windows, sinks %s, types %s\n",
 			r.ID, fmtTime(r.From), fmtTime(r.To), r.WindowsTotal, listOrAll(r.Sinks), listOrAll(r.Types))
-		if a.now().Sub(r.To) < settleGraceDefault {
-			fmt.Fprintf(a.stdout, "note: windows that end less than ingest.settle-grace (default %v) ago are read once more "+
-				"after that grace, for events Teleport surfaces late; the replay is done after that pass\n", settleGraceDefault)
-		}
 	}
 	if c.Wait {
-		if r, err = waitReplay(a.ctx, cl, r, c.Interval, a.stderr); err != nil {
+		if r, err = waitReplay(a.ctx, cl, r, c.Interval, a.stderr, a.now); err != nil {
 			return err
 		}
 	}
@@ -88,12 +83,14 @@ func (c *replayCmd) Run(a *app) error {
 }
 
 // waitReplay polls the replay every interval until it is no longer active, showing a
-// progress bar on w: windows done of total, events published and the server's ETA. It
+// progress bar on w: windows done of total, events published and the server's ETA, or, once
+// every window was read and only settle passes are left, when the last of those is due. It
 // returns the replay's final state. When ctx ends it stops waiting (the replay goes on).
-func waitReplay(ctx context.Context, cl *adminapi.Client, r *adminapi.Replay, interval time.Duration, w io.Writer) (*adminapi.Replay, error) {
+func waitReplay(ctx context.Context, cl *adminapi.Client, r *adminapi.Replay, interval time.Duration, w io.Writer,
+	now func() time.Time) (*adminapi.Replay, error) {
 	bar := progressbar.NewOptions64(max(r.WindowsTotal, 1),
 		progressbar.OptionSetWriter(w),
-		progressbar.OptionSetDescription(progressText(r)),
+		progressbar.OptionSetDescription(progressText(r, now())),
 		progressbar.OptionShowCount(),
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionSetPredictTime(false),
@@ -102,11 +99,11 @@ func waitReplay(ctx context.Context, cl *adminapi.Client, r *adminapi.Replay, in
 		progressbar.OptionShowDescriptionAtLineEnd(),
 		progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }),
 	)
-	// The bar is drawn again only when the progress changes: a log of a run in a pipe
-	// stays short.
+	// The bar is drawn again only when the progress changes (or the minutes to a settle pass
+	// do): a log of a run in a pipe stays short.
 	shown := ""
 	update := func(r *adminapi.Replay) {
-		text := progressText(r)
+		text := progressText(r, now())
 		if text == shown {
 			return
 		}
@@ -134,8 +131,12 @@ func waitReplay(ctx context.Context, cl *adminapi.Client, r *adminapi.Replay, in
 		case <-ctx.Done():
 			_ = bar.Exit()
 			fmt.Fprintln(w)
-			return nil, fmt.Errorf("stopped waiting (%w); replay %s goes on: `auditpipectl replay` does not cancel it, `auditpipectl cancel %s` does",
-				context.Cause(ctx), r.ID, r.ID)
+			settle := ""
+			if settling(r) {
+				settle = " (every window was read; it waits for the settle pass at " + clockTime(r.SettlesAt, now()) + ")"
+			}
+			return nil, fmt.Errorf("stopped waiting (%w); replay %s goes on%s: `auditpipectl replay` does not cancel it, `auditpipectl cancel %s` does",
+				context.Cause(ctx), r.ID, settle, r.ID)
 		case <-t.C:
 		}
 		next, err := cl.Replay(ctx, r.ID)
@@ -146,7 +147,7 @@ func waitReplay(ctx context.Context, cl *adminapi.Client, r *adminapi.Replay, in
 			// The select above reports it.
 		case errors.Is(err, adminapi.ErrUnreachable):
 			// A restart of auditpipe-admin, say: keep waiting; the bar shows the last progress.
-			bar.Describe(progressText(r) + " (API unreachable, retrying)")
+			bar.Describe(progressText(r, now()) + " (API unreachable, retrying)")
 		default:
 			_ = bar.Exit()
 			fmt.Fprintln(w)
@@ -155,14 +156,23 @@ func waitReplay(ctx context.Context, cl *adminapi.Client, r *adminapi.Replay, in
 	}
 }
 
-// progressText is the bar's description: events and the ETA.
-func progressText(r *adminapi.Replay) string {
+// progressText is the bar's description at now: windows, events and the ETA; once only settle
+// passes are left, when the last is due (the server's settles_at).
+func progressText(r *adminapi.Replay, now time.Time) string {
+	if settling(r) {
+		due := "due now"
+		if left := r.SettlesAt.Sub(now); left > 0 {
+			due = "in " + roughly(left)
+		}
+		return fmt.Sprintf("exported %d events; waiting for the settle pass at %s (%s) for late events",
+			r.Events, clockTime(r.SettlesAt, now), due)
+	}
 	s := fmt.Sprintf("%d/%d windows, %d events", r.WindowsDone, r.WindowsTotal, r.Events)
 	switch {
 	case r.State != replayActive:
 		s += ", " + r.State
 	case !r.ETA.IsZero():
-		left := max(time.Until(r.ETA), 0)
+		left := max(r.ETA.Sub(now), 0)
 		at := r.ETA.Local().Format(time.TimeOnly)
 		if left > 12*time.Hour {
 			at = fmtTime(r.ETA)
@@ -171,7 +181,27 @@ func progressText(r *adminapi.Replay) string {
 	default:
 		s += ", ETA -"
 	}
+	if r.State == replayActive && !r.SettlesAt.IsZero() {
+		s += ", settle pass at " + clockTime(r.SettlesAt, now)
+	}
 	return s
+}
+
+// settling tells whether every window of an active replay was read and it waits only for
+// settle passes: ingest reads a window once more ingest.settle-grace after its end when its
+// first read began before then, for events Teleport surfaces late. The server says when the
+// last is due (settles_at); an older server, which does not, never looks settling.
+func settling(r *adminapi.Replay) bool {
+	return r.State == replayActive && r.WindowsSettling > 0 && !r.SettlesAt.IsZero() &&
+		r.WindowsDone+r.WindowsSettling+r.Windows.Cancelled >= r.WindowsTotal
+}
+
+// clockTime is t as a UTC time of day, 14:05:10Z, when within 12 hours of now; else in full.
+func clockTime(t, now time.Time) string {
+	if d := t.Sub(now); d > 12*time.Hour || d < -12*time.Hour {
+		return fmtTime(t)
+	}
+	return t.UTC().Format("15:04:05Z")
 }
 
 // roughly is d to the minute, for an ETA that is an estimate: <1m, 12m, 5h12m, 3d4h.
@@ -209,11 +239,15 @@ func (c *replaysCmd) Run(a *app) error {
 	t := newTable(a.stdout)
 	fmt.Fprintln(t, "ID\tSTATE\tFROM\tTO\tWINDOWS\tEVENTS\tCREATED\tETA/FINISHED\tSINKS\tTYPES")
 	for _, r := range list.Replays {
-		end := fmtTime(r.ETA)
-		if r.State != replayActive {
+		state, end := r.State, fmtTime(r.ETA)
+		switch {
+		case r.State != replayActive:
 			end = fmtTime(r.FinishedAt)
+		case settling(&r):
+			// Active, every window read: it waits for the settle pass due then.
+			state, end = "settling", fmtTime(r.SettlesAt)
 		}
-		fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%d/%d\t%d\t%s\t%s\t%s\t%s\n", r.ID, r.State, fmtTime(r.From), fmtTime(r.To),
+		fmt.Fprintf(t, "%s\t%s\t%s\t%s\t%d/%d\t%d\t%s\t%s\t%s\t%s\n", r.ID, state, fmtTime(r.From), fmtTime(r.To),
 			r.WindowsDone, r.WindowsTotal, r.Events, fmtTime(r.CreatedAt), end, listOrAll(r.Sinks), listOrAll(r.Types))
 	}
 	return t.Flush()
@@ -236,7 +270,3 @@ func (c *cancelCmd) Run(a *app) error {
 	fmt.Fprintf(a.stdout, "replay %s %s: %d/%d windows done, %d events\n", r.ID, r.State, r.WindowsDone, r.WindowsTotal, r.Events)
 	return nil
 }
-
-// settleGraceDefault is ingest.settle-grace's default: a replay window that ends less than this
-// before now stays active until its settle pass.
-var settleGraceDefault = config.Default().Ingest.SettleGrace
