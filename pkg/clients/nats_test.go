@@ -1,20 +1,19 @@
 package clients
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/auditpipe/auditpipe/pkg/config"
+	"github.com/auditpipe/auditpipe/pkg/logtest"
 	"github.com/auditpipe/auditpipe/pkg/testenv"
 )
 
 func TestNATSReconnectsAndLogs(t *testing.T) {
 	srv := testenv.NATS(t)
-	var logs syncBuffer
+	var logs logtest.Buffer
 	nc, err := NATS(config.NATS{URL: srv.URL}, "auditpipe-test r1", slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -24,10 +23,7 @@ func TestNATSReconnectsAndLogs(t *testing.T) {
 		t.Errorf("connection name %q", nc.Opts.Name)
 	}
 	srv.Restart()
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(logs.String(), "NATS reconnected") && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	logs.Wait(t, 20*time.Second, "a reconnection", logtest.Contains("NATS reconnected"))
 	for _, want := range []string{"NATS connection lost; reconnecting", "NATS reconnected"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("logs lack %q:\n%s", want, logs.String())
@@ -43,24 +39,6 @@ func TestNATSFirstConnectionMustSucceed(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "nats: connect to nats://127.0.0.1:1") {
 		t.Fatalf("err = %v, want one naming the URL", err)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the NATS callbacks' goroutine.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestNATSConnected(t *testing.T) {

@@ -78,7 +78,7 @@ type Pipeline struct {
 	natsSrv  *natsserver.Server
 	conns    []*nats.Conn
 	js       jetstream.JetStream // the demo's own handle, for the status
-	jsMu     sync.Mutex          // serializes stream updates (serialJS)
+	jsMu     sync.Mutex          // serializes stream updates (stream.Serialized)
 	dlq      *stream.DLQ
 	simLog   *teleportsim.Log
 	sim      *teleportsim.Server
@@ -312,7 +312,7 @@ func (p *Pipeline) jetStream(name string, opts ...jetstream.JetStreamOpt) (jetst
 	if err != nil {
 		return nil, fmt.Errorf("demo: JetStream: %w", err)
 	}
-	return serialJS{JetStream: js, mu: &p.jsMu}, nil
+	return stream.Serialized(js, &p.jsMu), nil
 }
 
 // startShippers starts the shipper replicas, each with its own connection and fluentd sink.

@@ -38,7 +38,7 @@ func BenchmarkIngest(b *testing.B) {
 					took += time.Since(began)
 					b.StopTimer()
 					for _, r := range rs {
-						if err := r.halt(b); err != nil {
+						if err := r.Halt(b); err != nil {
 							b.Fatal(err)
 						}
 					}

@@ -1,14 +1,14 @@
 package ingest_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
 
-	"github.com/auditpipe/auditpipe/pkg/config"
 	"github.com/auditpipe/auditpipe/pkg/ingest"
+	"github.com/auditpipe/auditpipe/pkg/ingest/ingesttest"
 	"github.com/auditpipe/auditpipe/pkg/teleportsim"
+	"github.com/auditpipe/auditpipe/pkg/teleportsim/teleportsimtest"
 	"github.com/auditpipe/auditpipe/pkg/teleportsrc"
 )
 
@@ -18,28 +18,8 @@ var _ ingest.Source = (*teleportsrc.Client)(nil)
 // ends, and returns a production Teleport client of it.
 func simServer(t testing.TB, log *teleportsim.Log, faults teleportsim.Faults) (*teleportsim.Server, *teleportsrc.Client) {
 	t.Helper()
-	srv, err := teleportsim.NewServer(teleportsim.ServerConfig{Log: log, CredentialsDir: t.TempDir(), Faults: faults})
-	if err != nil {
-		t.Fatalf("NewServer: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("simulator Run: %v", err)
-		}
-	})
-	dial, cancelDial := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancelDial()
-	client, err := teleportsrc.New(dial, config.Teleport{Addr: srv.Addr(), Identity: srv.Credentials().Identity},
-		teleportsrc.WithLogger(testLogger(t, "teleportsrc")))
-	if err != nil {
-		t.Fatalf("teleportsrc.New: %v", err)
-	}
-	t.Cleanup(func() { _ = client.Close() })
-	return srv, client
+	srv := teleportsimtest.Start(t, teleportsim.ServerConfig{Log: log, Faults: faults})
+	return srv, ingesttest.TeleportClient(t, srv, "teleportsrc")
 }
 
 // TestThroughTeleportClient runs the engine through the production Teleport client and the
@@ -49,28 +29,25 @@ func simServer(t testing.TB, log *teleportsim.Log, faults teleportsim.Faults) (*
 // arrives once, unaltered by its trip through protobuf's Struct.
 func TestThroughTeleportClient(t *testing.T) {
 	t.Parallel()
-	for _, mode := range []ingest.Mode{ingest.ModeSearch, ingest.ModeExport} {
-		t.Run(string(mode), func(t *testing.T) {
-			t.Parallel()
-			from, to := recent(2)
-			log := newLog(t, teleportsim.Options{Count: 5000, From: from, To: to, ChunkSize: 1500, HugeEvents: 1,
-				DayBoundaries: true, SingleEventChunks: true, RecordingDelay: 300 * time.Millisecond, RecordingDelayFraction: 0.2})
-			want := expected(t, log, nil)
-			faults := teleportsim.Faults{UnavailableRate: 0.03, StreamCutAfter: 700, ExportNotImplemented: mode == ingest.ModeSearch}
-			_, client := simServer(t, log, faults)
-			e := newEnv(t)
-			var replicas []*replica
-			for i := range 2 {
-				replicas = append(replicas, e.start(e.config(fmt.Sprintf("g%d", i), from), client))
+	eachMode(t, func(t *testing.T, mode ingest.Mode) {
+		from, to := recent(2)
+		log := newLog(t, teleportsim.Options{Count: 5000, From: from, To: to, ChunkSize: 1500, HugeEvents: 1,
+			DayBoundaries: true, SingleEventChunks: true, RecordingDelay: 300 * time.Millisecond, RecordingDelayFraction: 0.2})
+		want := expected(t, log, nil)
+		faults := teleportsim.Faults{UnavailableRate: 0.03, StreamCutAfter: 700, ExportNotImplemented: mode == ingest.ModeSearch}
+		_, client := simServer(t, log, faults)
+		e := newEnv(t)
+		var replicas []*replica
+		for i := range 2 {
+			replicas = append(replicas, e.start(e.config(fmt.Sprintf("g%d", i), from), client))
+		}
+		e.waitCount(len(want), 90*time.Second)
+		time.Sleep(300 * time.Millisecond)
+		e.exactlyOnce(t, want)
+		for _, r := range replicas {
+			if st := r.Engine.Status(); st.Mode != mode {
+				t.Errorf("%s ran in %q mode, want %q", st.Owner, st.Mode, mode)
 			}
-			e.waitCount(len(want), 90*time.Second)
-			time.Sleep(300 * time.Millisecond)
-			e.exactlyOnce(t, want)
-			for _, r := range replicas {
-				if st := r.eng.Status(); st.Mode != mode {
-					t.Errorf("%s ran in %q mode, want %q", st.Owner, st.Mode, mode)
-				}
-			}
-		})
-	}
+		}
+	})
 }

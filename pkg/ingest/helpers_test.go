@@ -4,22 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
-	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/auditpipe/auditpipe/pkg/event"
 	"github.com/auditpipe/auditpipe/pkg/ingest"
+	"github.com/auditpipe/auditpipe/pkg/ingest/ingesttest"
 	"github.com/auditpipe/auditpipe/pkg/stream"
 	"github.com/auditpipe/auditpipe/pkg/streamcheck"
 	"github.com/auditpipe/auditpipe/pkg/teleportsim"
@@ -207,44 +204,20 @@ func classifySim(err error) ingest.Class {
 
 // env is one test's Redis and NATS, shared by its engines as replicas share them.
 type env struct {
-	t      testing.TB
-	redis  *testenv.RedisServer
-	nats   *testenv.NATSServer
-	rdb    *redis.Client
-	js     jetstream.JetStream
-	stream string
-	// ensure serializes the replicas' stream creations and updates (see serialJS).
-	ensure sync.Mutex
-}
-
-// serialJS is a replica's JetStream handle whose stream and bucket creations and updates
-// take turns with the other replicas' of the env. nats-server v2.12.1 reads every stream's
-// config without its lock while it creates or updates one (jsAccount.tieredReservation),
-// which the race detector reports when replicas that share an embedded server start at once
-// and each runs stream.Ensure. The server's race, not the engine's.
-type serialJS struct {
-	jetstream.JetStream
-	mu *sync.Mutex
-}
-
-func (s serialJS) CreateOrUpdateStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.JetStream.CreateOrUpdateStream(ctx, cfg)
-}
-
-func (s serialJS) CreateOrUpdateObjectStore(ctx context.Context, cfg jetstream.ObjectStoreConfig) (jetstream.ObjectStore, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.JetStream.CreateOrUpdateObjectStore(ctx, cfg)
+	t       testing.TB
+	servers *ingesttest.Servers
+	redis   *testenv.RedisServer
+	rdb     *redis.Client
+	js      jetstream.JetStream
+	stream  string
 }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	e := &env{t: t, redis: testenv.Redis(t), nats: testenv.NATS(t), stream: stream.DefaultName}
-	e.rdb = e.redis.Client(t)
+	s := ingesttest.NewServers(t)
+	e := &env{t: t, servers: s, redis: s.Redis, rdb: s.Redis.Client(t), stream: stream.DefaultName}
 	var err error
-	if e.js, err = jetstream.New(e.nats.Conn(t)); err != nil {
+	if e.js, err = jetstream.New(s.NATS.Conn(t)); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -260,104 +233,53 @@ func (e *env) store() *window.Store {
 	return s
 }
 
-func (e *env) windowConfig() window.Config {
-	c := window.DefaultConfig()
-	c.KeyPrefix = e.redis.Prefix
-	c.LeaseTTL = 2 * time.Second
-	c.SessionRetry = window.Backoff{Initial: 100 * time.Millisecond, Max: 500 * time.Millisecond, GiveUpAfter: 10 * time.Minute}
-	return c
-}
+func (e *env) windowConfig() window.Config { return ingesttest.WindowConfig(e.redis.Prefix) }
 
-// config is a test engine's Config: fast polls, short leases, memory storage.
+// config is a test engine's Config (ingesttest.Config): fast polls, short leases, memory
+// storage.
 func (e *env) config(owner string, start time.Time) ingest.Config {
-	c := ingest.DefaultConfig()
-	c.Owner = owner
-	c.Start = start
-	c.Timeout = 100 * time.Millisecond
-	c.Batch = 500
-	c.SkipSessionTypes = nil // export everything unless a test filters
-	c.Concurrency = 4
-	c.SessionConcurrency = 4
-	c.Window = e.windowConfig()
-	c.Stream = stream.Options{Name: e.stream, Storage: jetstream.MemoryStorage, DuplicateWindow: 2 * time.Hour}
-	c.LeaderTTL = time.Second
-	c.DrainTimeout = 5 * time.Second
-	c.RetryInitial = 10 * time.Millisecond
-	c.RetryMax = 200 * time.Millisecond
+	c := ingesttest.Config(owner, start, e.windowConfig())
+	c.Stream.Name = e.stream
 	return c
 }
 
-// replica is one engine with its own NATS connection and Redis client, as a process has.
+// replica is one engine with its own NATS connection and Redis client, as a process has, and
+// its own metrics registry.
 type replica struct {
-	eng  *ingest.Engine
-	reg  *prometheus.Registry
-	rdb  *redis.Client
-	nc   *nats.Conn
-	stop context.CancelFunc
-	done chan error
+	*ingesttest.Replica
+	reg *prometheus.Registry
 }
 
 // engine builds a replica's engine over src (a *simSource, or a *teleportsrc.Client); it does
 // not run it.
 func (e *env) engine(cfg ingest.Config, src ingest.Source) *replica {
 	e.t.Helper()
-	r := &replica{reg: prometheus.NewRegistry(), rdb: e.redis.Client(e.t), nc: e.nats.Conn(e.t)}
-	js, err := jetstream.New(r.nc, jetstream.WithPublishAsyncMaxPending(2*cfg.MaxPending))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	deps := ingest.Deps{Source: src, Redis: r.rdb, JetStream: serialJS{JetStream: js, mu: &e.ensure},
-		Registerer: r.reg, Logger: testLogger(e.t, cfg.Owner)}
+	r := &replica{reg: prometheus.NewRegistry()}
+	deps := ingest.Deps{Source: src, Registerer: r.reg}
 	if _, ok := src.(*simSource); ok {
 		deps.Classify = classifySim // else the default, teleportsrc's
 	}
-	if r.eng, err = ingest.New(cfg, deps); err != nil {
-		e.t.Fatalf("New: %v", err)
-	}
+	r.Replica = e.servers.NewReplica(e.t, cfg, deps)
 	return r
 }
 
-// start runs a replica until its stop (or the test's end).
+// start runs a replica until its Halt (or the test's end).
 func (e *env) start(cfg ingest.Config, src ingest.Source) *replica {
 	e.t.Helper()
 	r := e.engine(cfg, src)
-	ctx, cancel := context.WithCancel(context.Background())
-	r.stop, r.done = cancel, make(chan error, 1)
-	go func() { r.done <- r.eng.Run(ctx) }()
-	e.t.Cleanup(func() { r.halt(e.t) })
+	r.Start(e.t)
 	return r
 }
 
-// halt stops the replica and waits for Run; it is idempotent.
-func (r *replica) halt(t testing.TB) error {
+// eachMode runs test in a parallel subtest of t for each mode, named for the mode.
+func eachMode(t *testing.T, test func(t *testing.T, mode ingest.Mode)) {
 	t.Helper()
-	r.stop()
-	select {
-	case err, ok := <-r.done:
-		if ok {
-			close(r.done)
-		}
-		return err
-	case <-time.After(30 * time.Second):
-		t.Fatalf("Run did not return within 30s of its stop")
+	for _, mode := range []ingest.Mode{ingest.ModeSearch, ingest.ModeExport} {
+		t.Run(string(mode), func(t *testing.T) {
+			t.Parallel()
+			test(t, mode)
+		})
 	}
-	return nil
-}
-
-// testLogger logs to the test at warn level, or at the level AUDITPIPE_TEST_LOG names.
-func testLogger(t testing.TB, owner string) *slog.Logger {
-	level := slog.LevelWarn
-	if s := os.Getenv("AUDITPIPE_TEST_LOG"); s != "" {
-		_ = level.UnmarshalText([]byte(s))
-	}
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: level})).With("replica", owner)
-}
-
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }
 
 // newLog generates a simulated log; the clock is the real one unless o.Now is set.
@@ -386,32 +308,13 @@ func expected(t testing.TB, l *teleportsim.Log, keep func(teleportsim.ManifestEn
 
 // streamCount is the number of messages in the stream (0 when it does not exist).
 func (e *env) streamCount(ctx context.Context) uint64 {
-	s, err := e.js.Stream(ctx, e.stream)
-	if err != nil {
-		return 0
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		return 0
-	}
-	return info.State.Msgs
+	return ingesttest.StreamCount(ctx, e.js, e.stream)
 }
 
 // waitCount waits until the stream holds at least n messages, failing the test after limit.
 func (e *env) waitCount(n int, limit time.Duration) {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	var got uint64
-	for {
-		got = max(got, e.streamCount(ctx))
-		if got >= uint64(n) {
-			return
-		}
-		if !sleepCtx(ctx, 50*time.Millisecond) {
-			e.t.Fatalf("stream holds %d messages after %v, want %d", got, limit, n)
-		}
-	}
+	ingesttest.WaitCount(e.t, e.js, e.stream, n, limit)
 }
 
 // exactlyOnce fails t unless the env's stream holds each event of want once, intact, and
@@ -424,17 +327,6 @@ func (e *env) exactlyOnce(t testing.TB, want streamcheck.Want) {
 }
 
 func head(ids []string) []string { return ids[:min(len(ids), 5)] }
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
 
 // recent returns a log range of days whole days ending an hour ago, to the minute.
 func recent(days int) (from, to time.Time) {

@@ -93,7 +93,7 @@ func everyEventOnce(t *testing.T, mode ingest.Mode, replicas, count int) {
 	took := time.Since(began)
 	time.Sleep(500 * time.Millisecond) // room for anything extra to show
 	for _, r := range rs {
-		if err := r.halt(t); err != nil {
+		if err := r.Halt(t); err != nil {
 			t.Fatalf("Run: %v", err)
 		}
 	}
@@ -101,7 +101,7 @@ func everyEventOnce(t *testing.T, mode ingest.Mode, replicas, count int) {
 	e.exactlyOnce(t, want)
 	t.Logf("read back: %v", time.Since(began))
 	for i, r := range rs {
-		st := r.eng.Status()
+		st := r.Engine.Status()
 		if st.Mode != mode {
 			t.Errorf("replica %d ran in %q mode, want %q", i, st.Mode, mode)
 		}

@@ -55,7 +55,7 @@ func TestLateEventsSearch(t *testing.T) {
 	e.waitCount(len(want), 30*time.Second)
 	time.Sleep(500 * time.Millisecond)
 	e.exactlyOnce(t, want)
-	if st := r.eng.Status(); st.Events.Duplicates == 0 {
+	if st := r.Engine.Status(); st.Events.Duplicates == 0 {
 		t.Errorf("no duplicates counted: the settle pass did not read the window again? %+v", st.Events)
 	}
 }

@@ -18,7 +18,7 @@ func TestMetricsAndStatus(t *testing.T) {
 	e.waitCount(len(want), 30*time.Second)
 	time.Sleep(300 * time.Millisecond) // a status poll
 
-	st := r.eng.Status()
+	st := r.Engine.Status()
 	if !st.Running || st.Mode == "" || st.Epoch.Number != 1 || st.Events.Published != int64(len(want)) ||
 		st.Windows.Total() == 0 || st.Sessions.Done == 0 || st.Newest.IsZero() || st.Lag < time.Hour {
 		t.Fatalf("Status = %+v", st)
@@ -53,10 +53,10 @@ func TestMetricsAndStatus(t *testing.T) {
 	if got := sum("auditpipe_ingest_lag_seconds"); got < 3600 {
 		t.Errorf("lag = %vs; want over an hour (the log ends an hour ago)", got)
 	}
-	if err := r.halt(t); err != nil {
+	if err := r.Halt(t); err != nil {
 		t.Fatal(err)
 	}
-	if r.eng.Status().Running {
+	if r.Engine.Status().Running {
 		t.Errorf("Status().Running after Run returned")
 	}
 }

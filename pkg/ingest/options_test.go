@@ -23,11 +23,11 @@ func (e *env) runToExit(cfg ingest.Config, src ingest.Source, limit time.Duratio
 	r := e.engine(cfg, src)
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	err := r.eng.Run(ctx)
+	err := r.Engine.Run(ctx)
 	if ctx.Err() != nil {
-		e.t.Fatalf("exit-on-last-event: Run still running after %v (status %+v)", limit, r.eng.Status())
+		e.t.Fatalf("exit-on-last-event: Run still running after %v (status %+v)", limit, r.Engine.Status())
 	}
-	return r.eng, err
+	return r.Engine, err
 }
 
 // TestExitOnLastEvent: with exit-on-last-event, Run returns nil once the log up to its start
@@ -79,37 +79,34 @@ func TestExitOnLastEvent(t *testing.T) {
 // TestDryRun: dry-run reads and counts everything but publishes nothing and leaves no state.
 func TestDryRun(t *testing.T) {
 	t.Parallel()
-	for _, mode := range []ingest.Mode{ingest.ModeSearch, ingest.ModeExport} {
-		t.Run(string(mode), func(t *testing.T) {
-			t.Parallel()
-			from, to := recent(2)
-			log := newLog(t, teleportsim.Options{Count: 3000, From: from, To: to})
-			want := expected(t, log, nil)
-			e := newEnv(t)
-			cfg := e.config("dry", from)
-			cfg.Mode, cfg.DryRun = mode, true
-			eng, err := e.runToExit(cfg, newSimSource(log), 60*time.Second)
-			if err != nil {
-				t.Fatalf("Run: %v", err)
-			}
-			if got := eng.Status().Events.Published; got != int64(len(want)) {
-				t.Errorf("dry-run would have published %d events, want %d", got, len(want))
-			}
-			if n := e.streamCount(t.Context()); n != 0 {
-				t.Errorf("dry-run: the stream holds %d messages", n)
-			}
-			if _, err := e.js.Stream(t.Context(), e.stream); err == nil {
-				t.Errorf("dry-run created the stream")
-			}
-			keys, err := e.rdb.Keys(t.Context(), e.redis.Prefix+"*").Result()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(keys) != 0 {
-				t.Errorf("dry-run left %d keys in Redis, e.g. %v", len(keys), head(keys))
-			}
-		})
-	}
+	eachMode(t, func(t *testing.T, mode ingest.Mode) {
+		from, to := recent(2)
+		log := newLog(t, teleportsim.Options{Count: 3000, From: from, To: to})
+		want := expected(t, log, nil)
+		e := newEnv(t)
+		cfg := e.config("dry", from)
+		cfg.Mode, cfg.DryRun = mode, true
+		eng, err := e.runToExit(cfg, newSimSource(log), 60*time.Second)
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if got := eng.Status().Events.Published; got != int64(len(want)) {
+			t.Errorf("dry-run would have published %d events, want %d", got, len(want))
+		}
+		if n := e.streamCount(t.Context()); n != 0 {
+			t.Errorf("dry-run: the stream holds %d messages", n)
+		}
+		if _, err := e.js.Stream(t.Context(), e.stream); err == nil {
+			t.Errorf("dry-run created the stream")
+		}
+		keys, err := e.rdb.Keys(t.Context(), e.redis.Prefix+"*").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(keys) != 0 {
+			t.Errorf("dry-run left %d keys in Redis, e.g. %v", len(keys), head(keys))
+		}
+	})
 }
 
 // TestFilters: types, skip-event-types and skip-session-types hold on both paths (the export
@@ -118,27 +115,24 @@ func TestDryRun(t *testing.T) {
 func TestFilters(t *testing.T) {
 	t.Parallel()
 	types := []string{"user.login", "session.start", "session.upload", "session.end", "exec"}
-	for _, mode := range []ingest.Mode{ingest.ModeSearch, ingest.ModeExport} {
-		t.Run(string(mode), func(t *testing.T) {
-			t.Parallel()
-			from, to := recent(2)
-			log := newLog(t, teleportsim.Options{Count: 4000, From: from, To: to})
-			want := expected(t, log, func(m teleportsim.ManifestEntry) bool {
-				if m.Kind == teleportsim.KindSession {
-					return m.Type != "print"
-				}
-				return slices.Contains(types, m.Type) && m.Type != "exec"
-			})
-			e := newEnv(t)
-			cfg := e.config("f", from)
-			cfg.Mode = mode
-			cfg.Types, cfg.SkipEventTypes, cfg.SkipSessionTypes = types, []string{"exec"}, []string{"print"}
-			if _, err := e.runToExit(cfg, newSimSource(log), 60*time.Second); err != nil {
-				t.Fatalf("Run: %v", err)
+	eachMode(t, func(t *testing.T, mode ingest.Mode) {
+		from, to := recent(2)
+		log := newLog(t, teleportsim.Options{Count: 4000, From: from, To: to})
+		want := expected(t, log, func(m teleportsim.ManifestEntry) bool {
+			if m.Kind == teleportsim.KindSession {
+				return m.Type != "print"
 			}
-			e.exactlyOnce(t, want)
+			return slices.Contains(types, m.Type) && m.Type != "exec"
 		})
-	}
+		e := newEnv(t)
+		cfg := e.config("f", from)
+		cfg.Mode = mode
+		cfg.Types, cfg.SkipEventTypes, cfg.SkipSessionTypes = types, []string{"exec"}, []string{"print"}
+		if _, err := e.runToExit(cfg, newSimSource(log), 60*time.Second); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		e.exactlyOnce(t, want)
+	})
 }
 
 // TestFilteredUploadQueuesNoRecording: a session.upload event the filters drop queues no
@@ -205,11 +199,11 @@ func TestPause(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if w.Leased == 0 && s.Leased == 0 && len(r.eng.Status().Held) == 0 {
+		if w.Leased == 0 && s.Leased == 0 && len(r.Engine.Status().Held) == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("paused, yet after 5s: windows %+v, sessions %+v, held %+v", w, s, r.eng.Status().Held)
+			t.Fatalf("paused, yet after 5s: windows %+v, sessions %+v, held %+v", w, s, r.Engine.Status().Held)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -218,7 +212,7 @@ func TestPause(t *testing.T) {
 	if n := e.streamCount(ctx); n != paused {
 		t.Fatalf("paused, yet the stream grew from %d to %d messages", paused, n)
 	}
-	if !r.eng.Status().Paused {
+	if !r.Engine.Status().Paused {
 		t.Errorf("Status().Paused is false while paused")
 	}
 	if err := store.Resume(ctx); err != nil {
@@ -359,7 +353,7 @@ func TestFatalError(t *testing.T) {
 	r := e.engine(cfg, src)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
-	err := r.eng.Run(ctx)
+	err := r.Engine.Run(ctx)
 	if !errors.Is(err, denied) || !strings.Contains(err.Error(), "fatal") {
 		t.Fatalf("Run = %v; want the fatal error", err)
 	}
@@ -401,7 +395,7 @@ func TestEpochReset(t *testing.T) {
 	gate.Store(true)
 	e.waitCount(len(want), 60*time.Second)
 	time.Sleep(300 * time.Millisecond)
-	if st := r.eng.Status(); st.Epoch.Number != 2 || st.Mode != ingest.ModeSearch {
+	if st := r.Engine.Status(); st.Epoch.Number != 2 || st.Mode != ingest.ModeSearch {
 		t.Fatalf("after the reset: epoch %d in %q mode; want epoch 2, search", st.Epoch.Number, st.Mode)
 	}
 	old, err := e.store().EpochCounts(t.Context(), 1)

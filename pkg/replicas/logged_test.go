@@ -1,36 +1,20 @@
 package replicas
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/auditpipe/auditpipe/pkg/logtest"
 	"github.com/auditpipe/auditpipe/pkg/testenv"
 )
 
-// logBuffer is a bytes.Buffer safe for the logger and the test at once.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// logBuffer holds RunLogged's log, written by the beats' goroutine while the test reads it.
+type logBuffer struct{ logtest.Buffer }
 
 // warning is one of RunLogged's JSON log records.
 type warning struct {

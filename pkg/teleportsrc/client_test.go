@@ -3,7 +3,6 @@ package teleportsrc_test
 import (
 	"context"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/auditpipe/auditpipe/pkg/event"
 	"github.com/auditpipe/auditpipe/pkg/teleportsim"
 	"github.com/auditpipe/auditpipe/pkg/teleportsrc"
+	"github.com/auditpipe/auditpipe/pkg/testenv"
 )
 
 // certExpiry is the NotAfter of the certificate in a PEM file.
@@ -206,20 +206,6 @@ func TestTransientFaultsAreRetried(t *testing.T) {
 	}
 }
 
-// freeAddr returns a local address nothing listens on.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := lis.Addr().String()
-	if err := lis.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
-
 // TestNewWaitsForTeleport starts before the Auth Service answers: New retries with backoff,
 // logging each failure, and connects once it serves.
 func TestNewWaitsForTeleport(t *testing.T) {
@@ -262,7 +248,7 @@ func TestNewWaitsForTeleport(t *testing.T) {
 func TestNewGivesUpWithItsContext(t *testing.T) {
 	s := startSim(t, teleportsim.ServerConfig{Log: simLog(t, 10, teleportsim.Options{})})
 	cfg := identityConfig(s, false)
-	cfg.Addr = freeAddr(t)
+	cfg.Addr = testenv.ClosedAddr(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_, err := teleportsrc.New(ctx, cfg, teleportsrc.WithDialTimeout(200*time.Millisecond))

@@ -1,6 +1,7 @@
 // Package testenv gives tests real servers: Redis and NATS JetStream, and for the code that
 // must work on them, a Redis Sentinel ([RedisSentinel]), a Redis Cluster ([RedisCluster]) and
-// a NATS server that requires TLS ([WithTLS]).
+// a NATS server that requires TLS ([WithTLS]); and an address where none listens, for a server
+// that is down ([ClosedAddr]).
 //
 // Every helper takes a testing.TB, registers its own cleanup, and is safe to call from parallel
 // tests: each call gets a server (or, with REDIS_ADDR, a key prefix) of its own.

@@ -3,6 +3,7 @@ package testenv_test
 import (
 	"context"
 	"errors"
+	"net"
 	"testing"
 	"time"
 
@@ -115,5 +116,14 @@ func TestNATSRestartKeepsJetStreamData(t *testing.T) {
 	}
 	if _, err := js2.Stream(ctx, "missing"); !errors.Is(err, jetstream.ErrStreamNotFound) {
 		t.Fatalf("missing stream: %v; want ErrStreamNotFound", err)
+	}
+}
+
+func TestClosedAddrRefuses(t *testing.T) {
+	addr := testenv.ClosedAddr(t)
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err == nil {
+		conn.Close()
+		t.Fatalf("a connection to %s was accepted; want it refused", addr)
 	}
 }

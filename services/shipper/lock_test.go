@@ -1,16 +1,15 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/auditpipe/auditpipe/pkg/event"
+	"github.com/auditpipe/auditpipe/pkg/service/servicetest"
 	"github.com/auditpipe/auditpipe/pkg/teleportsim"
+	"github.com/auditpipe/auditpipe/pkg/teleportsim/teleportsimtest"
 	"github.com/auditpipe/auditpipe/pkg/testenv"
 )
 
@@ -25,22 +24,9 @@ func TestSmokeLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim, err := teleportsim.NewServer(teleportsim.ServerConfig{Log: simLog, CredentialsDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	simCtx, stopSim := context.WithCancel(context.Background())
-	simDone := make(chan error, 1)
-	go func() { simDone <- sim.Run(simCtx) }()
-	t.Cleanup(func() {
-		stopSim()
-		if err := <-simDone; err != nil {
-			t.Errorf("simulator: %v", err)
-		}
-	})
+	sim := teleportsimtest.Start(t, teleportsim.ServerConfig{Log: simLog})
 
-	cfgFile := filepath.Join(t.TempDir(), "auditpipe.toml")
-	toml := fmt.Sprintf(`lock-failed-attempts-count = 3
+	cfgFile := servicetest.ConfigFile(t, fmt.Sprintf(`lock-failed-attempts-count = 3
 lock-period = "1m"
 
 [teleport]
@@ -59,10 +45,7 @@ sinks = ["lock"]
 
 [metrics]
 listen = "127.0.0.1:0"
-`, sim.Addr(), sim.Credentials().Identity, rds.Addr, rds.Prefix, ns.URL)
-	if err := os.WriteFile(cfgFile, []byte(toml), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`, sim.Addr(), sim.Credentials().Identity, rds.Addr, rds.Prefix, ns.URL))
 	sh := startShipper(t, cfgFile, nil, ns, "lock")
 
 	at := time.Now().UTC().Add(-time.Minute)
@@ -75,26 +58,26 @@ listen = "127.0.0.1:0"
 		t.Fatal(err)
 	}
 	sh.publish(t, append(events, other))
-	waitFor(t, 30*time.Second, "a lock in Teleport", func() bool { return len(sim.Locks()) > 0 }, sh.done, sh.stderr)
+	sh.WaitFor(t, 30*time.Second, "a lock in Teleport", func() bool { return len(sim.Locks()) > 0 })
 	time.Sleep(200 * time.Millisecond) // a second lock, if any, would be there now
 	if locks := sim.Locks(); len(locks) != 1 || locks[0].Spec.Target.User != "alice" {
 		t.Errorf("locks = %v; want one, of alice", locks)
 	}
 
-	ready := get(t, "http://"+healthAddr(t, sh.stderr.String())+"/readyz")
+	ready := get(t, "http://"+sh.HealthAddr(t)+"/readyz")
 	for _, want := range []string{`"status":"ok"`, `"sink-lock":"ok"`, `"redis":"ok"`, `"teleport":"ok"`} {
 		if !strings.Contains(ready, want) {
 			t.Errorf("/readyz = %s; want %s", ready, want)
 		}
 	}
-	info, err := sh.js.Consumer(sh.ctx, "TELEPORT_EVENTS", "sink-lock")
+	info, err := sh.js.Consumer(t.Context(), "TELEPORT_EVENTS", "sink-lock")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := info.CachedInfo().Delivered.Stream; got > uint64(len(events)) {
 		t.Errorf("the lock consumer was delivered up to stream sequence %d; want only the %d logins", got, len(events))
 	}
-	sh.stop(t)
+	sh.Stop(t)
 }
 
 // failedLogin is a user.login event that failed.

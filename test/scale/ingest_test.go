@@ -10,17 +10,16 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/auditpipe/auditpipe/pkg/ingest"
+	"github.com/auditpipe/auditpipe/pkg/ingest/ingesttest"
 	"github.com/auditpipe/auditpipe/pkg/stream"
 	"github.com/auditpipe/auditpipe/pkg/streamcheck"
 	"github.com/auditpipe/auditpipe/pkg/teleportsim"
-	"github.com/auditpipe/auditpipe/pkg/testenv"
 	"github.com/auditpipe/auditpipe/pkg/window"
 )
 
@@ -110,25 +109,24 @@ func ingestMatrix(t *testing.T, mode ingest.Mode, replicas int, opts teleportsim
 		t.Fatalf("NewLog: %v", err)
 	}
 	srv := startSim(t, log, mode == ingest.ModeExport)
-	rs, ns := testenv.Redis(t), testenv.NATS(t)
-	js, err := jetstream.New(ns.Conn(t))
+	servers := ingesttest.NewServers(t)
+	js, err := jetstream.New(servers.NATS.Conn(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	wcfg := windowConfig(rs.Prefix, clk)
-	store, err := window.New(rs.Client(t), wcfg)
+	wcfg := windowConfig(servers.Redis.Prefix, clk)
+	store, err := window.New(servers.Redis.Client(t), wcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	var ensure sync.Mutex
-	reps := make([]*replica, replicas)
+	reps := make([]*ingesttest.Replica, replicas)
 	for i := range reps {
-		reps[i] = newReplica(t, engineConfig(fmt.Sprintf("%s-%d", mode, i), opts.From, wcfg), srv, rs, ns, &ensure)
+		reps[i] = newReplica(t, engineConfig(fmt.Sprintf("%s-%d", mode, i), opts.From, wcfg), srv, servers)
 	}
 	began := time.Now()
 	for _, r := range reps {
-		r.start(t)
+		r.Start(t)
 	}
 
 	// eventWindows are the windows of the epoch that hold events (From before the log's end):
@@ -164,14 +162,14 @@ func ingestMatrix(t *testing.T, mode ingest.Mode, replicas int, opts teleportsim
 				}
 			}
 			state := fmt.Sprintf("%d of %d windows waiting for their settle pass, err %v, %d messages", settling, len(ws), err,
-				streamCount(ctx, js))
+				ingesttest.StreamCount(ctx, js, stream.DefaultName))
 			if err != nil || len(ws) == 0 || settling < len(ws) {
 				return false, state
 			}
 			idle, s := sessionsIdle(ctx)
 			return idle, state + ", " + s
 		})
-		first := streamCount(t.Context(), js)
+		first := ingesttest.StreamCount(t.Context(), js, stream.DefaultName)
 		if first > uint64(len(want)-lateEvents) {
 			t.Fatalf("after the first pass the stream holds %d messages of %d: the %d late events were not hidden",
 				first, len(want), lateEvents)
@@ -181,10 +179,7 @@ func ingestMatrix(t *testing.T, mode ingest.Mode, replicas int, opts teleportsim
 		clk.Jump(settleGrace + searchSpan + time.Minute)
 	}
 
-	waitFor(t, 3*time.Minute, "every event in the stream", func(ctx context.Context) (bool, string) {
-		n := streamCount(ctx, js)
-		return n >= uint64(len(want)), fmt.Sprintf("%d of %d messages", n, len(want))
-	})
+	ingesttest.WaitCount(t, js, stream.DefaultName, len(want), 3*time.Minute)
 	took := time.Since(began)
 	// Then every window holding events done (settle passes included) and no recording left,
 	// so that nothing still running could add a message after the check.
@@ -205,7 +200,7 @@ func ingestMatrix(t *testing.T, mode ingest.Mode, replicas int, opts teleportsim
 	})
 	time.Sleep(300 * time.Millisecond) // room for anything extra to show
 	for i, r := range reps {
-		if err := r.halt(t); err != nil {
+		if err := r.Halt(t); err != nil {
 			t.Fatalf("replica %d: Run: %v", i, err)
 		}
 	}
@@ -226,7 +221,7 @@ func ingestMatrix(t *testing.T, mode ingest.Mode, replicas int, opts teleportsim
 	}
 	var dups int64
 	for i, r := range reps {
-		st := r.eng.Status()
+		st := r.Engine.Status()
 		if st.Mode != mode {
 			t.Errorf("replica %d ran in %q mode, want %q", i, st.Mode, mode)
 		}
@@ -272,36 +267,22 @@ func ingestMatrix(t *testing.T, mode ingest.Mode, replicas int, opts teleportsim
 	return took
 }
 
-// windowConfig is the replicas' Redis state: the test's key prefix, short leases, settle
-// passes for every search window (see settleGrace), fast retries of missing recordings.
+// windowConfig is the replicas' Redis state (ingesttest.WindowConfig: the test's key prefix,
+// short leases, fast retries of missing recordings) with settle passes for every search
+// window (see settleGrace) and the clock clk.
 func windowConfig(prefix string, clk window.Clock) window.Config {
-	c := window.DefaultConfig()
-	c.KeyPrefix = prefix
-	c.LeaseTTL = 2 * time.Second
+	c := ingesttest.WindowConfig(prefix)
 	c.SettleGrace = settleGrace
-	c.SessionRetry = window.Backoff{Initial: 100 * time.Millisecond, Max: 500 * time.Millisecond, GiveUpAfter: 10 * time.Minute}
 	c.Clock = clk
 	return c
 }
 
-// engineConfig is a replica's Config, as pkg/ingest's tests make it (fast polls, pages of
-// 500, 4 windows and 4 recordings at once, memory storage), with the search timing above and
-// every day of the log listed again for late export chunks.
+// engineConfig is a replica's Config, as pkg/ingest's tests make it (ingesttest.Config: fast
+// polls, pages of 500, 4 windows and 4 recordings at once, memory storage), with the search
+// timing above and every day of the log listed again for late export chunks.
 func engineConfig(owner string, start time.Time, w window.Config) ingest.Config {
-	c := ingest.DefaultConfig()
-	c.Owner = owner
-	c.Start = start
-	c.Timeout = 100 * time.Millisecond
-	c.Batch = 500
-	c.SkipSessionTypes = nil // export every recording event
-	c.Concurrency = 4
-	c.SessionConcurrency = 4
-	c.Window = w
-	c.Stream = stream.Options{Name: stream.DefaultName, Storage: jetstream.MemoryStorage, DuplicateWindow: duplicateWindow}
-	c.LeaderTTL = time.Second
-	c.DrainTimeout = 5 * time.Second
+	c := ingesttest.Config(owner, start, w)
+	c.Stream.DuplicateWindow = duplicateWindow
 	c.ExportRecentDays = 5
-	c.RetryInitial = 10 * time.Millisecond
-	c.RetryMax = 200 * time.Millisecond
 	return c
 }

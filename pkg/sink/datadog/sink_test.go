@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 
 	"github.com/auditpipe/auditpipe/pkg/config"
 	"github.com/auditpipe/auditpipe/pkg/event"
+	"github.com/auditpipe/auditpipe/pkg/logtest"
 	"github.com/auditpipe/auditpipe/pkg/sink"
 	"github.com/auditpipe/auditpipe/pkg/sink/datadog"
 	"github.com/auditpipe/auditpipe/pkg/sink/datadog/datadogtest"
@@ -45,7 +45,7 @@ type fixture struct {
 	cfg    config.Datadog
 	sink   *datadog.Sink
 	reg    *prometheus.Registry
-	logs   *syncBuffer
+	logs   *logtest.Buffer
 }
 
 func newFixture(t *testing.T, change func(*config.Datadog), opts ...datadogtest.Option) *fixture {
@@ -53,7 +53,7 @@ func newFixture(t *testing.T, change func(*config.Datadog), opts ...datadogtest.
 	f := &fixture{
 		intake: datadogtest.New(t, append([]datadogtest.Option{datadogtest.RequireGzip()}, opts...)...),
 		reg:    prometheus.NewRegistry(),
-		logs:   &syncBuffer{},
+		logs:   &logtest.Buffer{},
 	}
 	f.cfg = f.intake.Config(t)
 	if change != nil {
@@ -532,37 +532,15 @@ func mustParse(t *testing.T, kind event.Kind, body string) event.Event {
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // logLines returns the JSON log lines in buf for which keep is true.
-func logLines(t *testing.T, buf *syncBuffer, keep func(map[string]any) bool) []map[string]any {
+func logLines(t *testing.T, buf *logtest.Buffer, keep func(map[string]any) bool) []map[string]any {
 	t.Helper()
 	var out []map[string]any
-	for line := range strings.Lines(buf.String()) {
-		var l map[string]any
-		if err := json.Unmarshal([]byte(line), &l); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
+	for _, l := range buf.Records(t) {
 		if keep(l) {
 			out = append(out, l)
 		}
 	}
 	return out
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a slog handler.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // TestMetricsSharedWithFluentd registers both HTTP sinks on one Registerer, as the shipper

@@ -15,6 +15,7 @@ import (
 	"github.com/auditpipe/auditpipe/pkg/event"
 	"github.com/auditpipe/auditpipe/pkg/sink"
 	"github.com/auditpipe/auditpipe/pkg/teleportsim"
+	"github.com/auditpipe/auditpipe/pkg/teleportsim/teleportsimtest"
 	"github.com/auditpipe/auditpipe/pkg/teleportsrc"
 	"github.com/auditpipe/auditpipe/pkg/testenv"
 )
@@ -38,19 +39,7 @@ func newEnv(t testing.TB, log *teleportsim.Log) *env {
 			t.Fatalf("NewLog: %v", err)
 		}
 	}
-	srv, err := teleportsim.NewServer(teleportsim.ServerConfig{Log: log, CredentialsDir: t.TempDir()})
-	if err != nil {
-		t.Fatalf("NewServer: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("simulator Run: %v", err)
-		}
-	})
+	srv := teleportsimtest.Start(t, teleportsim.ServerConfig{Log: log})
 	r := testenv.Redis(t)
 	return &env{redis: r, sim: srv, rdb: r.Client(t)}
 }
