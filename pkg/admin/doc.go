@@ -51,6 +51,11 @@
 // read or parse then keeps the previous tokens in force and is logged as an error. An empty
 // file is valid and accepts no token.
 //
+// admin.tls.cert, admin.tls.key and admin.tls.client-ca are kept current the same way
+// (package tlsfiles, also re-read every minute): new connections get the newest certificate
+// and are verified against the newest client CA; a rewrite that does not parse keeps the
+// previous files in force and is logged as an error.
+//
 // # Middleware
 //
 // Every request gets an id (the client's X-Request-Id when sane, else one made up; echoed in

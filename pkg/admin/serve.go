@@ -18,7 +18,8 @@ const DrainTimeout = 10 * time.Second
 // Serve serves the API on lis until ctx ends, then shuts down gracefully: it stops accepting,
 // lets the requests in flight finish within DrainTimeout (with a fresh context, not the ended
 // one) and returns nil. With admin.tls.cert/key it serves TLS, asking for client certificates
-// when admin.tls.client-ca is set. Serve closes lis; call it once per Server.
+// when admin.tls.client-ca is set; each handshake uses the files as they are at that moment
+// (see New). Serve closes lis; call it once per Server.
 func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
 	srv := &http.Server{
 		Handler:           s.handler,

@@ -2,13 +2,11 @@ package admin
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -19,6 +17,7 @@ import (
 	"github.com/auditpipe/auditpipe/pkg/health"
 	"github.com/auditpipe/auditpipe/pkg/replicas"
 	"github.com/auditpipe/auditpipe/pkg/stream"
+	"github.com/auditpipe/auditpipe/pkg/tlsfiles"
 	"github.com/auditpipe/auditpipe/pkg/window"
 )
 
@@ -57,6 +56,8 @@ type Server struct {
 	metrics  *httpMetrics
 	auth     authenticator
 	tls      *tls.Config // nil: plain HTTP
+	// tlsFiles keeps admin.tls's files current for tls; nil for plain HTTP.
+	tlsFiles *tlsfiles.Credentials
 	// rateLimitN requests per rateWindow per client IP: RateLimit and RateWindow.
 	rateLimitN int
 	rateWindow time.Duration
@@ -65,12 +66,14 @@ type Server struct {
 	handler       http.Handler
 }
 
-// New checks the admin configuration, reads the tokens file (and watches it for changes until
-// Close) and builds the router. Authentication must be configured: admin.tokens-file,
-// admin.tls.client-ca, or, for development only, admin.insecure-no-auth
+// New checks the admin configuration, reads the tokens file and the TLS files (and watches
+// them for changes until Close) and builds the router. Authentication must be configured:
+// admin.tokens-file, admin.tls.client-ca, or, for development only, admin.insecure-no-auth
 // (--insecure-dev-no-auth); otherwise New fails. admin.tls.client-ca needs admin.tls.cert and
-// admin.tls.key.
-func New(cfg *config.Config, d Deps) (*Server, error) {
+// admin.tls.key. A file that cannot be used fails New with an error naming its setting and
+// path; once New has returned, a change that cannot be used is logged and the previous
+// content stays in force.
+func New(cfg *config.Config, d Deps) (s *Server, err error) {
 	if cfg == nil {
 		return nil, errors.New("admin: nil config")
 	}
@@ -91,10 +94,15 @@ func New(cfg *config.Config, d Deps) (*Server, error) {
 			"admin.tls.client-ca, or pass --insecure-dev-no-auth (admin.insecure-no-auth) to serve " +
 			"without authentication in development")
 	}
-	tlsConfig, err := serverTLS(a.TLS)
+	tlsConfig, tlsFiles, err := serverTLS(a.TLS, log)
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil && tlsFiles != nil {
+			_ = tlsFiles.Close()
+		}
+	}()
 	wcfg := window.DefaultConfig()
 	if cfg.Redis.KeyPrefix != "" {
 		wcfg.KeyPrefix = cfg.Redis.KeyPrefix
@@ -116,7 +124,7 @@ func New(cfg *config.Config, d Deps) (*Server, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, fmt.Errorf("admin: nats settings: %w", err)
 	}
-	s := &Server{
+	s = &Server{
 		cfg:      cfg,
 		log:      log,
 		now:      now,
@@ -129,6 +137,7 @@ func New(cfg *config.Config, d Deps) (*Server, error) {
 		health:   newHealth(d.Redis, d.JetStream, d.Gatherer),
 		metrics:  metrics,
 		tls:      tlsConfig,
+		tlsFiles: tlsFiles,
 
 		rateLimitN:    RateLimit,
 		rateWindow:    RateWindow,
@@ -151,12 +160,17 @@ func New(cfg *config.Config, d Deps) (*Server, error) {
 // Handler returns the whole router: every route, with its middleware.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Close stops watching the tokens file. The Server must not serve afterwards.
+// Close stops watching the tokens file and the TLS files. The Server must not serve
+// afterwards.
 func (s *Server) Close() error {
+	var errs []error
 	if s.auth.tokens != nil {
-		return s.auth.tokens.Close()
+		errs = append(errs, s.auth.tokens.Close())
 	}
-	return nil
+	if s.tlsFiles != nil {
+		errs = append(errs, s.tlsFiles.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // clockFunc makes a time function a window.Clock.
@@ -164,33 +178,33 @@ type clockFunc func() time.Time
 
 func (f clockFunc) Now() time.Time { return f() }
 
-// serverTLS loads admin.tls: nil when no certificate is configured. A client CA makes the
-// server ask for client certificates and verify those it gets (VerifyClientCertIfGiven), so
-// clients without one can still use a bearer token, and probes reach /healthz.
-func serverTLS(t config.ServerTLS) (*tls.Config, error) {
+// serverTLS loads admin.tls: nil when no certificate is configured. The files are watched and
+// re-read when they change (and every tlsfiles.DefaultInterval), so that each handshake gets
+// the newest certificate and, with a client CA, verifies client certificates against the
+// newest CA bundle; see package tlsfiles. A client CA makes the server ask for client
+// certificates and verify those it gets (VerifyClientCertIfGiven), so clients without one can
+// still use a bearer token, and probes reach /healthz. The caller closes the Credentials.
+func serverTLS(t config.ServerTLS, log *slog.Logger) (*tls.Config, *tlsfiles.Credentials, error) {
 	switch {
 	case t.Cert == "" && t.Key == "" && t.ClientCA == "":
-		return nil, nil
+		return nil, nil, nil
 	case t.Cert == "" || t.Key == "":
-		return nil, errors.New("admin: admin.tls.cert and admin.tls.key go together " +
+		return nil, nil, errors.New("admin: admin.tls.cert and admin.tls.key go together " +
 			"(and admin.tls.client-ca needs both)")
 	}
-	pair, err := tls.LoadX509KeyPair(t.Cert, t.Key)
+	files, err := tlsfiles.Open(tlsfiles.Config{
+		Cert:     tlsfiles.File{Setting: "admin.tls.cert", Path: t.Cert},
+		Key:      tlsfiles.File{Setting: "admin.tls.key", Path: t.Key},
+		CA:       tlsfiles.File{Setting: "admin.tls.client-ca", Path: t.ClientCA},
+		Interval: tlsfiles.DefaultInterval,
+		Logger:   log,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("admin: admin.tls.cert/key: %w", err)
+		return nil, nil, fmt.Errorf("admin: %w", err)
 	}
-	c := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pair}}
+	template := &tls.Config{MinVersion: tls.VersionTLS12}
 	if t.ClientCA != "" {
-		pem, err := os.ReadFile(t.ClientCA)
-		if err != nil {
-			return nil, fmt.Errorf("admin: admin.tls.client-ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("admin: admin.tls.client-ca %s: no PEM certificate in it", t.ClientCA)
-		}
-		c.ClientCAs = pool
-		c.ClientAuth = tls.VerifyClientCertIfGiven
+		template.ClientAuth = tls.VerifyClientCertIfGiven
 	}
-	return c, nil
+	return files.ServerConfig(template), files, nil
 }

@@ -59,7 +59,11 @@ func TestNew(t *testing.T) {
 		{name: "bad key pair", given: func(a *config.Admin) {
 			a.TokensFile = good
 			a.TLS = config.ServerTLS{Cert: p.srvCert, Key: notPEM}
-		}, wantErr: []string{"admin.tls.cert/key"}},
+		}, wantErr: []string{"admin.tls.cert " + p.srvCert, "admin.tls.key " + notPEM}},
+		{name: "missing certificate", given: func(a *config.Admin) {
+			a.TokensFile = good
+			a.TLS = config.ServerTLS{Cert: filepath.Join(dir, "gone.pem"), Key: p.srvKey}
+		}, wantErr: []string{"admin.tls.cert: cannot read " + filepath.Join(dir, "gone.pem")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

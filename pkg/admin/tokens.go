@@ -2,22 +2,18 @@ package admin
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
-	"time"
-
-	"github.com/fsnotify/fsnotify"
 
 	"github.com/auditpipe/auditpipe/pkg/adminapi"
+	"github.com/auditpipe/auditpipe/pkg/filewatch"
 )
 
 // credential is one bearer token of the tokens file. Only the token's SHA-256 is kept.
@@ -81,46 +77,38 @@ func (ts tokenSet) lookup(token string) (credential, bool) {
 	return found, match == 1
 }
 
-// reloadDelay is how long the watcher waits after a change in the tokens file's directory
-// before it reads the file, so a burst of events (a write in parts, a rename dance) makes one
-// reload.
-const reloadDelay = 100 * time.Millisecond
-
 // tokenFile is the tokens file, read at open and again whenever its directory changes (which
-// catches writes in place, atomic renames and Kubernetes' secret symlink swaps). A file that
-// cannot be read or parsed on reload keeps the previous tokens in force and is logged as an
-// error. Safe for concurrent use.
+// catches writes in place, atomic renames and Kubernetes' secret symlink swaps; see package
+// filewatch). A file that cannot be read or parsed on reload keeps the previous tokens in
+// force and is logged as an error. Safe for concurrent use; Close stops the watch.
 type tokenFile struct {
 	path    string
 	log     *slog.Logger
 	tokens  atomic.Pointer[tokenSet]
 	content atomic.Pointer[[sha256.Size]byte] // digest of the file last loaded
-	watcher *fsnotify.Watcher
-	stop    chan struct{}
-	done    sync.WaitGroup
-	closed  sync.Once
+	watcher *filewatch.Watcher
 }
 
 // openTokenFile reads path and watches its directory until Close.
 func openTokenFile(path string, log *slog.Logger) (*tokenFile, error) {
-	f := &tokenFile{path: path, log: log, stop: make(chan struct{})}
+	f := &tokenFile{path: path, log: log}
 	if _, err := f.load(); err != nil {
 		return nil, err
 	}
 	if len(*f.tokens.Load()) == 0 {
 		log.Warn("the admin tokens file holds no token: no bearer token is accepted", "file", path)
 	}
-	w, err := fsnotify.NewWatcher()
+	w, err := filewatch.New(filewatch.Config{
+		Files:  []string{path},
+		Reload: f.reload,
+		OnError: func(err error) {
+			log.Error("admin tokens file watch", "file", path, "err", err)
+		},
+	})
 	if err != nil {
-		return nil, fmt.Errorf("admin: watch tokens file: %w", err)
-	}
-	if err := w.Add(filepath.Dir(path)); err != nil {
-		_ = w.Close()
 		return nil, fmt.Errorf("admin: watch tokens file %s: %w", path, err)
 	}
 	f.watcher = w
-	f.done.Add(1)
-	go f.watch()
 	return f, nil
 }
 
@@ -147,47 +135,20 @@ func (f *tokenFile) load() (bool, error) {
 	return true, nil
 }
 
-// watch reloads the file a little after each change in its directory, until Close.
-func (f *tokenFile) watch() {
-	defer f.done.Done()
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	defer timer.Stop()
-	for {
-		select {
-		case <-f.stop:
-			return
-		case _, ok := <-f.watcher.Events:
-			if !ok {
-				return
-			}
-			timer.Reset(reloadDelay)
-		case err, ok := <-f.watcher.Errors:
-			if !ok {
-				return
-			}
-			f.log.Error("admin tokens file watch", "file", f.path, "err", err)
-		case <-timer.C:
-			changed, err := f.load()
-			switch {
-			case err != nil:
-				f.log.Error("admin tokens file reload failed; the previous tokens stay in force", "file", f.path, "err", err)
-			case changed:
-				f.log.Info("admin tokens file reloaded", "file", f.path, "tokens", len(f.current()))
-			}
-		}
+// reload is the watcher's reload: load, logging the outcome.
+func (f *tokenFile) reload(context.Context, filewatch.Reason) {
+	changed, err := f.load()
+	switch {
+	case err != nil:
+		f.log.Error("admin tokens file reload failed; the previous tokens stay in force", "file", f.path, "err", err)
+	case changed:
+		f.log.Info("admin tokens file reloaded", "file", f.path, "tokens", len(f.current()))
 	}
 }
 
 // Close stops watching. Idempotent.
 func (f *tokenFile) Close() error {
-	var err error
-	f.closed.Do(func() {
-		close(f.stop)
-		err = f.watcher.Close()
-		f.done.Wait()
-	})
-	if err != nil && !errors.Is(err, fsnotify.ErrClosed) {
+	if err := f.watcher.Close(); err != nil {
 		return fmt.Errorf("admin: stop watching tokens file: %w", err)
 	}
 	return nil

@@ -323,13 +323,15 @@ func (p *Pipeline) startShippers(cfg shipper.Config) error {
 		if err != nil {
 			return err
 		}
-		sink, err := fluentd.New(p.cfg.Forward.Fluentd, fluentd.WithRegisterer(p.reg))
+		log := p.log.With("component", "shipper", "replica", id)
+		sink, err := fluentd.New(p.cfg.Forward.Fluentd, fluentd.WithRegisterer(p.reg), fluentd.WithLogger(log))
 		if err != nil {
 			return fmt.Errorf("demo: fluentd sink: %w", err)
 		}
 		eng, err := shipper.New(cfg, []shipper.Target{{Sink: sink, Batch: p.cfg.Forward.Fluentd.Batch}},
-			shipper.Deps{JetStream: js, Registerer: p.reg, Logger: p.log.With("component", "shipper", "replica", id)})
+			shipper.Deps{JetStream: js, Registerer: p.reg, Logger: log})
 		if err != nil {
+			sink.Close()
 			return fmt.Errorf("demo: shipper: %w", err)
 		}
 		p.shippers = append(p.shippers, eng)

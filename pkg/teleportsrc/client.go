@@ -6,6 +6,7 @@ package teleportsrc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"google.golang.org/grpc/connectivity"
 
 	"github.com/auditpipe/auditpipe/pkg/config"
+	"github.com/auditpipe/auditpipe/pkg/filewatch"
 )
 
 const (
@@ -80,6 +82,8 @@ type Client struct {
 	bg     context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// watcher reloads the identity file; nil when the credentials are not reloaded.
+	watcher *filewatch.Watcher
 
 	closeOnce sync.Once
 	closeErr  error
@@ -129,7 +133,7 @@ func New(ctx context.Context, cfg config.Teleport, opts ...Option) (*Client, err
 	}
 	if creds.identity != nil {
 		// Watch while connecting too: tbot may renew the identity during a long outage.
-		c.wg.Go(func() { creds.watch(bg, cfg.Refresh.Interval) })
+		c.watcher = creds.watch(cfg.Refresh.Interval)
 	}
 	clt, err := c.connect(ctx, client.Config{
 		Addrs:       []string{cfg.Addr},
@@ -148,8 +152,7 @@ func New(ctx context.Context, cfg config.Teleport, opts ...Option) (*Client, err
 		},
 	})
 	if err != nil {
-		cancel()
-		c.wg.Wait()
+		_ = c.stop() // the connection's error is the one that matters
 		return nil, err
 	}
 	c.clt = clt
@@ -242,13 +245,21 @@ func (c *Client) Reload() error {
 	return c.creds.reload(c.bg, "explicit")
 }
 
+// stop ends the Client's background work: its goroutines and the identity file's watcher.
+func (c *Client) stop() error {
+	c.cancel()
+	c.wg.Wait()
+	if c.watcher != nil {
+		return c.watcher.Close()
+	}
+	return nil
+}
+
 // Close stops the Client's background work and closes the connection; reads still running
 // fail. Close may be called more than once; later calls return the first call's result.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() {
-		c.cancel()
-		c.wg.Wait()
-		c.closeErr = c.clt.Close()
+		c.closeErr = errors.Join(c.stop(), c.clt.Close())
 		c.metrics.connected.Set(0)
 	})
 	return c.closeErr

@@ -79,7 +79,7 @@ func connect(ctx context.Context, cfg *config.Config, id string, reg prometheus.
 		var t shipper.Target
 		switch name {
 		case config.SinkFluentd:
-			if d.fluentd, err = fluentd.New(cfg.Forward.Fluentd, fluentd.WithRegisterer(reg)); err != nil {
+			if d.fluentd, err = fluentd.New(cfg.Forward.Fluentd, fluentd.WithRegisterer(reg), fluentd.WithLogger(log)); err != nil {
 				return d, fmt.Errorf("forward.fluentd: %w", err)
 			}
 			t = shipper.Target{Sink: d.fluentd, Batch: sinkBatch(cfg, name)}

@@ -547,9 +547,11 @@ func logLines(t *testing.T, buf *logtest.Buffer, keep func(map[string]any) bool)
 // does: their shared metrics must agree in name, help and labels.
 func TestMetricsSharedWithFluentd(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	if _, err := fluentd.New(fluentdtest.New(t).Config(), fluentd.WithRegisterer(reg)); err != nil {
+	fs, err := fluentd.New(fluentdtest.New(t).Config(), fluentd.WithRegisterer(reg))
+	if err != nil {
 		t.Fatalf("fluentd sink: %v", err)
 	}
+	t.Cleanup(fs.Close)
 	intake := datadogtest.New(t)
 	s, err := datadog.New(intake.Config(t), datadog.WithRegisterer(reg), datadog.WithLogger(discard()))
 	if err != nil {

@@ -1,6 +1,7 @@
 package fluentd
 
 import (
+	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +21,7 @@ const (
 type Option func(*options)
 
 type options struct {
+	logger          *slog.Logger
 	registerer      prometheus.Registerer
 	timeout         time.Duration
 	gzip            bool
@@ -27,7 +29,17 @@ type options struct {
 }
 
 func defaultOptions() options {
-	return options{timeout: DefaultTimeout, maxRequestBytes: DefaultMaxRequestBytes}
+	return options{logger: slog.New(slog.DiscardHandler), timeout: DefaultTimeout, maxRequestBytes: DefaultMaxRequestBytes}
+}
+
+// WithLogger sets the logger of the Sink's background work: the reloads of the TLS files, and
+// the failures to reload them (default: discard). Deliver logs nothing: its results say it all.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.logger = l
+		}
+	}
 }
 
 // WithRegisterer registers the Sink's metrics with r (see the package documentation). A

@@ -28,7 +28,9 @@ const (
 // was writing instead: the alert is lost. A probe dials again, completes the handshake and
 // waits briefly for that alert. It is safe for concurrent use.
 type prober struct {
-	dialer *tls.Dialer
+	dialer *net.Dialer
+	// config is the TLS config of a new connection to a server name: the newest files.
+	config func(serverName string) *tls.Config
 
 	mu       sync.Mutex
 	verdicts map[string]verdict // host:port → the last probe's finding
@@ -39,8 +41,15 @@ type verdict struct {
 	at      time.Time
 }
 
-func newProber(dialer *net.Dialer, config *tls.Config) *prober {
-	return &prober{dialer: &tls.Dialer{NetDialer: dialer, Config: config}, verdicts: map[string]verdict{}}
+func newProber(dialer *net.Dialer, config func(serverName string) *tls.Config) *prober {
+	return &prober{dialer: dialer, config: config, verdicts: map[string]verdict{}}
+}
+
+// forget drops every verdict: they were reached with TLS files that are no longer in use.
+func (p *prober) forget() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	clear(p.verdicts)
 }
 
 // refusal returns why Fluentd at target's host refuses the TLS handshake, or nil when it does
@@ -74,9 +83,7 @@ func (p *prober) refusal(ctx context.Context, target string) error {
 func (p *prober) probe(ctx context.Context, addr, host string) (refusal error, known bool) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	d := *p.dialer
-	d.Config = p.dialer.Config.Clone()
-	d.Config.ServerName = host
+	d := tls.Dialer{NetDialer: p.dialer, Config: p.config(host)}
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		if tlsRefusal(err) {

@@ -1,6 +1,7 @@
 package fluentd
 
 import (
+	"log/slog"
 	"net"
 	"testing"
 	"time"
@@ -25,11 +26,12 @@ func TestProber(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := peer.Config()
 			cfg.Cert, cfg.Key = tt.cert, tt.key
-			tc, err := clientTLS(cfg)
+			tc, err := newClientTLS(cfg, slog.New(slog.DiscardHandler), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := newProber(&net.Dialer{}, tc)
+			t.Cleanup(func() { _ = tc.close() })
+			p := newProber(&net.Dialer{}, tc.config)
 			target := tt.target
 			if target == "" {
 				target = cfg.URL

@@ -32,6 +32,12 @@
 // An event that cannot be sent at all — a body that is not a JSON object, a session event
 // without a session id, an unknown kind — is Rejected without a request.
 //
+// # TLS files
+//
+// ca, cert and key are re-read when they change on disk (package tlsfiles): every new
+// connection handshakes with the newest ones, and a change that cannot be used is logged and
+// leaves the previous ones in use (see [New]).
+//
 // # Metrics
 //
 // With [WithRegisterer], labelled sink="fluentd":
@@ -41,6 +47,7 @@ package fluentd
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -62,6 +69,8 @@ const Name = config.SinkFluentd
 type Sink struct {
 	client          *http.Client
 	transport       *http.Transport
+	dialer          *net.Dialer
+	tls             *clientTLS
 	auditURL        string
 	sessionURL      string
 	batch           int
@@ -78,6 +87,13 @@ var _ sink.Sink = (*Sink)(nil)
 // or http to a loopback host), ca, cert and key for mutual TLS, batch (the most events in one
 // request) and max-connections (the most connections open to each Fluentd host). Errors wrap
 // [ErrConfig] and never show the contents of the key file.
+//
+// ca, cert and key are read at New and again whenever they change on disk (their directories
+// are watched: renames and Kubernetes secret updates are seen) and every minute, until Close.
+// Each new connection handshakes with the newest files; after a reload the idle connections
+// are closed, so the next requests present the new client certificate. A change that cannot
+// be used (a half-written file, a key that does not match the certificate) is logged (see
+// [WithLogger]) and the previous files stay in use.
 func New(cfg config.Fluentd, opts ...Option) (*Sink, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
@@ -101,21 +117,22 @@ func New(cfg config.Fluentd, opts ...Option) (*Sink, error) {
 	case o.maxRequestBytes < 1:
 		return nil, fmt.Errorf("%w: max request bytes must be positive, got %d", ErrConfig, o.maxRequestBytes)
 	}
-	tlsConfig, err := clientTLS(cfg)
-	if err != nil {
-		return nil, err
-	}
-	m, err := newMetrics(o.registerer)
-	if err != nil {
-		return nil, fmt.Errorf("fluentd sink: metrics: %w", err)
-	}
-
 	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	transport := &http.Transport{
+	s := &Sink{
+		dialer:          dialer,
+		auditURL:        auditURL,
+		sessionURL:      sessionURL,
+		batch:           cfg.Batch,
+		maxRequestBytes: o.maxRequestBytes,
+		timeout:         o.timeout,
+		gzip:            o.gzip,
+	}
+	s.transport = &http.Transport{
 		// No proxy, as teleport-event-handler: Fluentd is reached directly.
-		DialContext:         dialer.DialContext,
-		TLSClientConfig:     tlsConfig,
-		TLSHandshakeTimeout: 10 * time.Second,
+		DialContext: dialer.DialContext,
+		// TLS with the files of the moment of each connection (the transport would keep one
+		// TLSClientConfig for good).
+		DialTLSContext: s.dialTLS,
 		// HTTP/1.1 keep-alive: in_http serves one request per connection at a time, so
 		// max-connections is the number of requests in flight to each host.
 		ForceAttemptHTTP2:   false,
@@ -125,23 +142,30 @@ func New(cfg config.Fluentd, opts ...Option) (*Sink, error) {
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 	}
-	return &Sink{
-		client: &http.Client{
-			Transport: transport,
-			// A redirect is answered as it is: the events must go where the operator said,
-			// with the client certificate offered to that host only.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-		transport:       transport,
-		auditURL:        auditURL,
-		sessionURL:      sessionURL,
-		batch:           cfg.Batch,
-		maxRequestBytes: o.maxRequestBytes,
-		timeout:         o.timeout,
-		gzip:            o.gzip,
-		metrics:         m,
-		prober:          newProber(dialer, tlsConfig),
-	}, nil
+	s.client = &http.Client{
+		Transport: s.transport,
+		// A redirect is answered as it is: the events must go where the operator said,
+		// with the client certificate offered to that host only.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	s.prober = newProber(dialer, func(serverName string) *tls.Config { return s.tls.config(serverName) })
+	// Once s is built: it starts watching the files, and a reload may call s.reloaded at once.
+	if s.tls, err = newClientTLS(cfg, o.logger.With("sink", Name), s.reloaded); err != nil {
+		return nil, err
+	}
+	if s.metrics, err = newMetrics(o.registerer); err != nil {
+		_ = s.tls.close()
+		return nil, fmt.Errorf("fluentd sink: metrics: %w", err)
+	}
+	return s, nil
+}
+
+// reloaded runs after a reload has put new TLS files in force: the idle connections close, so
+// that the next requests handshake with the new files, and the prober forgets the verdicts it
+// reached with the old ones.
+func (s *Sink) reloaded() {
+	s.transport.CloseIdleConnections()
+	s.prober.forget()
 }
 
 // endpoint checks the URL of config key name: absolute https (or http to a loopback host),
@@ -225,8 +249,9 @@ func (s *Sink) sendSeries(ctx context.Context, batch []event.Event, series []req
 	}
 }
 
-// Close closes the idle connections. Deliver must not be called after Close; calls in
-// flight finish.
+// Close closes the idle connections and stops re-reading the TLS files. Deliver must not be
+// called after Close; calls in flight finish. Close may be called more than once.
 func (s *Sink) Close() {
+	_ = s.tls.close() // the watch holds nothing whose release could fail in a way to act on
 	s.transport.CloseIdleConnections()
 }

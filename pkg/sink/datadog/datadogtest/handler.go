@@ -66,6 +66,9 @@ func (in *Intake) fail(w http.ResponseWriter, r *http.Request, req Request, f Fa
 		case <-r.Context().Done():
 		case <-in.closing:
 		}
+		// Never an answer: returning would make net/http send an implicit 200 if the
+		// connection still stands, so abort the response and close the connection.
+		panic(http.ErrAbortHandler)
 	case f.Reset:
 		in.record(req, nil)
 		reset(w)

@@ -102,6 +102,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, kind sinktest.Fail
 		case <-r.Context().Done():
 		case <-s.done:
 		}
+		// Never an answer: returning would make net/http send an implicit 200 if the
+		// connection still stands (the request's context also ends when the server reads
+		// anything after the body), so abort the response and close the connection.
+		panic(http.ErrAbortHandler)
 	case sinktest.Permanent:
 		http.Error(w, "400 Bad Request\ninjected failure", http.StatusBadRequest)
 	case sinktest.Unauthorized:

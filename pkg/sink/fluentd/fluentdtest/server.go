@@ -28,6 +28,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"log"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -72,13 +73,15 @@ type Files struct {
 // Server is a running fake Fluentd. Make one with [New]; it stops when the test ends.
 type Server struct {
 	srv       *httptest.Server
+	ca        *authority
 	files     Files
-	secrets   []string
 	bodyLimit int64
 	discard   bool
 	done      chan struct{} // closed when the test ends, to free hanging requests
 
 	mu                sync.Mutex
+	secrets           []string
+	clientSerials     []*big.Int
 	records           []Record
 	accepted          int
 	requests          int
@@ -116,6 +119,7 @@ func New(t testing.TB, opts ...Option) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.ca = ca
 	other, err := newAuthority("fluentdtest untrusted CA")
 	if err != nil {
 		t.Fatal(err)
@@ -145,6 +149,14 @@ func New(t testing.TB, opts ...Option) *Server {
 		ClientCAs:    clientCAs,
 		ClientAuth:   tls.RequireAndVerifyClientCert,
 		MinVersion:   tls.VersionTLS12,
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if len(cs.PeerCertificates) > 0 {
+				s.clientSerials = append(s.clientSerials, cs.PeerCertificates[0].SerialNumber)
+			}
+			return nil
+		},
 	}
 	s.srv.Config.ConnState = s.countConnection
 	s.srv.Config.ErrorLog = log.New(handshakeCounter{s}, "", 0)
@@ -256,8 +268,51 @@ func (s *Server) HandshakeFailures() int {
 }
 
 // Secrets returns the client private keys in PEM and each line of their encoding: what a
-// client's errors and logs must never show ([sinktest.Peer]).
-func (s *Server) Secrets() []string { return append([]string(nil), s.secrets...) }
+// client's errors and logs must never show ([sinktest.Peer]). It includes the keys of
+// [Server.ReissueClientCert].
+func (s *Server) Secrets() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.secrets...)
+}
+
+// ReissueClientCert writes a new client certificate, signed by the Server's CA with a new key
+// and serial, over [Files] Cert and Key — the key first, each by renaming a new file over the
+// old, as a certificate renewal does — and returns it. It fails t when it cannot.
+func (s *Server) ReissueClientCert(t testing.TB) *x509.Certificate {
+	t.Helper()
+	pair, err := s.ca.clientPair("auditpipe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []struct {
+		path string
+		data []byte
+	}{{s.files.Key, pair.keyPEM}, {s.files.Cert, pair.certPEM}} {
+		if err := os.WriteFile(f.path+".new", f.data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(f.path+".new", f.path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.mu.Lock()
+	s.secrets = append(s.secrets, secretsOf(pair.keyPEM)...)
+	s.mu.Unlock()
+	return pair.tls.Leaf
+}
+
+// ClientSerials returns the serial of the client certificate of each TLS handshake the Server
+// accepted, in order.
+func (s *Server) ClientSerials() []*big.Int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*big.Int(nil), s.clientSerials...)
+}
+
+// CloseClientConnections closes every client connection, idle or busy, so that the next
+// requests open new ones (with a new handshake).
+func (s *Server) CloseClientConnections() { s.srv.CloseClientConnections() }
 
 func (s *Server) countConnection(_ net.Conn, state http.ConnState) {
 	if state == http.StateNew {
