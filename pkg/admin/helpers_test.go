@@ -33,6 +33,7 @@ import (
 	"github.com/auditpipe/auditpipe/pkg/adminapi"
 	"github.com/auditpipe/auditpipe/pkg/config"
 	"github.com/auditpipe/auditpipe/pkg/event"
+	"github.com/auditpipe/auditpipe/pkg/logtest"
 	"github.com/auditpipe/auditpipe/pkg/replicas"
 	"github.com/auditpipe/auditpipe/pkg/stream"
 	"github.com/auditpipe/auditpipe/pkg/testenv"
@@ -66,43 +67,19 @@ func (c *clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// logBuffer collects a Server's JSON log lines; safe for concurrent use.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
+// logBuffer collects a Server's JSON log lines while it writes them.
+type logBuffer struct{ logtest.Buffer }
 
 // records returns the log lines whose msg is msg, decoded.
 func (b *logBuffer) records(t *testing.T, msg string) []map[string]any {
 	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	var out []map[string]any
-	for _, line := range strings.Split(strings.TrimSpace(b.buf.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var rec map[string]any
-		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
+	for _, rec := range b.Records(t) {
 		if rec["msg"] == msg {
 			out = append(out, rec)
 		}
 	}
 	return out
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // jsonLogger logs everything, as JSON, to w.

@@ -1,20 +1,19 @@
 package teleportsrc_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"reflect"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/auditpipe/auditpipe/pkg/config"
+	"github.com/auditpipe/auditpipe/pkg/logtest"
 	"github.com/auditpipe/auditpipe/pkg/teleportsim"
 	"github.com/auditpipe/auditpipe/pkg/teleportsrc"
 )
@@ -98,29 +97,14 @@ func newClient(t testing.TB, cfg config.Teleport, opts ...teleportsrc.Option) *t
 	return c
 }
 
-// logBuffer collects JSON log records; safe for concurrent use.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
+// logBuffer collects JSON log records while the client writes them.
+type logBuffer struct{ logtest.Buffer }
 
 // records returns the records logged so far whose message contains msg, decoded.
 func (b *logBuffer) records(t testing.TB, msg string) []map[string]any {
 	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	var out []map[string]any
-	for line := range strings.Lines(b.buf.String()) {
-		var rec map[string]any
-		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
+	for _, rec := range b.Records(t) {
 		if m, _ := rec["msg"].(string); strings.Contains(m, msg) {
 			out = append(out, rec)
 		}

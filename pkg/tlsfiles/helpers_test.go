@@ -1,14 +1,12 @@
 package tlsfiles_test
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"log/slog"
@@ -20,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/auditpipe/auditpipe/pkg/logtest"
 )
 
 // authority is a test CA. Its certificates live an hour and name 127.0.0.1.
@@ -161,39 +161,17 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 // logs is a JSON log that tests read back.
-type logs struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
+type logs struct{ logtest.Buffer }
 
 func (l *logs) logger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-func (l *logs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 // records returns the records whose message starts with msg.
 func (l *logs) records(t *testing.T, msg string) []map[string]any {
 	t.Helper()
 	var out []map[string]any
-	for line := range strings.SplitSeq(strings.TrimSpace(l.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		var rec map[string]any
-		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
+	for _, rec := range l.Records(t) {
 		if m, _ := rec["msg"].(string); strings.HasPrefix(m, msg) {
 			out = append(out, rec)
 		}

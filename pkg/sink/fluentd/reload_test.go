@@ -1,7 +1,6 @@
 package fluentd_test
 
 import (
-	"bytes"
 	"crypto/x509"
 	"encoding/pem"
 	"log/slog"
@@ -9,32 +8,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/auditpipe/auditpipe/pkg/logtest"
 	"github.com/auditpipe/auditpipe/pkg/sink"
 	"github.com/auditpipe/auditpipe/pkg/sink/fluentd"
 	"github.com/auditpipe/auditpipe/pkg/sink/fluentd/fluentdtest"
 )
 
-// logBuffer is a log that tests read back; safe for concurrent use.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// logBuffer is a log that tests read back while the sink writes it.
+type logBuffer struct{ logtest.Buffer }
 
 func (b *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(b, nil)) }
 

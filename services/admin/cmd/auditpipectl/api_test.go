@@ -24,6 +24,7 @@ import (
 	"github.com/auditpipe/auditpipe/pkg/adminapi"
 	"github.com/auditpipe/auditpipe/pkg/config"
 	"github.com/auditpipe/auditpipe/pkg/event"
+	"github.com/auditpipe/auditpipe/pkg/logtest"
 	"github.com/auditpipe/auditpipe/pkg/replicas"
 	"github.com/auditpipe/auditpipe/pkg/stream"
 	"github.com/auditpipe/auditpipe/pkg/testenv"
@@ -407,7 +408,7 @@ func TestReplayWaitInterrupted(t *testing.T) {
 	e := newAPIEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan result, 1)
-	progress := &lockedBuffer{}
+	progress := &logtest.Buffer{}
 	go func() {
 		done <- runCtl(t, ctx, e.env(), func(a *app) { a.stderr = io.MultiWriter(a.stderr, progress) },
 			"--token-file", e.tokenFile, "replay", "--from", "-26h", "--to", "-2h", "--wait", "--interval", "20ms")

@@ -6,9 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/auditpipe/auditpipe/pkg/logtest"
 )
 
 // result is one auditpipectl run: its exit status and what it printed.
@@ -17,29 +18,11 @@ type result struct {
 	stdout, stderr string
 }
 
-// lockedBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // runCtl runs auditpipectl with args and env as main would, with a changed app when tweak is
 // not nil, and returns the exit status and the output (the error message included on stderr).
 func runCtl(t *testing.T, ctx context.Context, env []string, tweak func(*app), args ...string) result {
 	t.Helper()
-	var stdout, stderr lockedBuffer
+	var stdout, stderr logtest.Buffer
 	a := newApp(env, &stdout, &stderr)
 	if tweak != nil {
 		tweak(a)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/auditpipe/auditpipe/pkg/adminapi"
+	"github.com/auditpipe/auditpipe/pkg/logtest"
 	"github.com/auditpipe/auditpipe/pkg/window"
 )
 
@@ -111,7 +112,7 @@ func (in *settlingIngest) settleTime(id string) time.Time {
 // startReplayWait runs `replay --wait` of [-30h, -1m) — two windows, the second ending within
 // the grace — until ctx ends, copying its stderr into progress; it returns the replay once
 // the API has it, and the channel of the command's result.
-func startReplayWait(t *testing.T, e *apiEnv, ctx context.Context, progress *lockedBuffer) (adminapi.Replay, <-chan result) {
+func startReplayWait(t *testing.T, e *apiEnv, ctx context.Context, progress *logtest.Buffer) (adminapi.Replay, <-chan result) {
 	t.Helper()
 	done := make(chan result, 1)
 	go func() {
@@ -140,7 +141,7 @@ func TestReplayWaitSettles(t *testing.T) {
 	in := newSettlingIngest(e)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	progress := &lockedBuffer{}
+	progress := &logtest.Buffer{}
 	r, done := startReplayWait(t, e, ctx, progress)
 
 	if n := in.readAll(); n != 2 {
@@ -179,7 +180,7 @@ func TestReplaySettling(t *testing.T) {
 	in := newSettlingIngest(e)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	progress := &lockedBuffer{}
+	progress := &logtest.Buffer{}
 	r, done := startReplayWait(t, e, ctx, progress)
 
 	// Before the windows are read: active, no settle pass known.
