@@ -224,6 +224,8 @@ func TestHelmLint(t *testing.T) {
 shipper: {replicas: 4, sinks: [datadog, lock]}
 admin: {enabled: false}
 serviceMonitor: {enabled: true}
+prometheusRule: {enabled: true, labels: {release: prometheus}}
+grafanaDashboard: {enabled: true}
 `,
 	}
 	for name, doc := range cases {

@@ -29,7 +29,10 @@ type Deps struct {
 	// Registry lists live replicas for /v1/status; nil builds one over Redis and the
 	// configured key prefix.
 	Registry *replicas.Registry
-	// Registerer takes the HTTP metrics (auditpipe_admin_http_*); nil registers them nowhere.
+	// Registerer takes the HTTP metrics (auditpipe_admin_http_*) and the state metrics read
+	// at each scrape (auditpipe_admin_replicas, auditpipe_admin_dlq_messages); nil registers
+	// them nowhere. Servers that share a Registerer share the metrics: the state metrics
+	// are read through the first Server.
 	Registerer prometheus.Registerer
 	// Gatherer is what /metrics serves; nil serves prometheus.DefaultGatherer.
 	Gatherer prometheus.Gatherer
@@ -142,6 +145,11 @@ func New(cfg *config.Config, d Deps) (s *Server, err error) {
 		rateLimitN:    RateLimit,
 		rateWindow:    RateWindow,
 		pageBodyLimit: maxPageBody,
+	}
+	if d.Registerer != nil {
+		if _, err = register(d.Registerer, newStateCollector(s)); err != nil {
+			return nil, err
+		}
 	}
 	s.auth = authenticator{clientCerts: a.TLS.ClientCA != ""}
 	if a.TokensFile != "" {
