@@ -2,6 +2,10 @@ package config
 
 import "time"
 
+// MaxBatch is the largest batch: the most events Teleport answers in one page (its
+// EventsMaxIterationLimit).
+const MaxBatch = 10_000
+
 // Config is the whole configuration of every auditpipe service. Its `toml` tags are the keys
 // (see the package documentation); the top-level keys and the [teleport] and [forward.fluentd]
 // sections are teleport-event-handler's, with its meanings and defaults.
@@ -15,7 +19,7 @@ type Config struct {
 	StartTime time.Time `toml:"start-time"`
 	// Timeout is how long ingest waits before polling again when Teleport has no new events.
 	Timeout time.Duration `toml:"timeout"`
-	// Batch is how many events ingest asks Teleport for per page.
+	// Batch is how many events ingest asks Teleport for per page: 1 to MaxBatch.
 	Batch int `toml:"batch"`
 	// WindowSize is the time range of one search window.
 	WindowSize time.Duration `toml:"window-size"`

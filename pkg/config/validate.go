@@ -5,12 +5,21 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 )
+
+// streamNameRE is what auditpipe's JetStream stream and bucket names may hold: the object
+// store's rule, the strictest of JetStream's, since every stream has a bucket named after it.
+var streamNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// IsStreamName reports whether name may name an auditpipe stream or bucket (nats.stream):
+// letters, digits, '_' and '-'.
+func IsStreamName(name string) bool { return streamNameRE.MatchString(name) }
 
 // Service names an auditpipe service, for [Config.ValidateFor].
 type Service string
@@ -120,7 +129,9 @@ func (v *checker) config(c *Config) {
 		v.add("start-time", "%s is in the future", c.StartTime.Format(time.RFC3339))
 	}
 	v.positive("timeout", c.Timeout)
-	v.atLeast("batch", c.Batch, 1)
+	if c.Batch < 1 || c.Batch > MaxBatch {
+		v.add("batch", "must be 1 to %d (the most Teleport answers in one page), got %d", MaxBatch, c.Batch)
+	}
 	v.positive("window-size", c.WindowSize)
 	v.eventTypes("types", c.Types)
 	v.eventTypes("skip-event-types", c.SkipEventTypes)
@@ -291,8 +302,8 @@ func (v *checker) nats(n NATS) {
 		v.natsURL(n.URL)
 	}
 	v.clientTLS("nats.tls", n.TLS)
-	if n.Stream == "" || strings.ContainsAny(n.Stream, ".*>/\\") || strings.IndexFunc(n.Stream, isSpaceOrControl) >= 0 {
-		v.add("nats.stream", "want a JetStream stream name without spaces, '.', '*', '>', '/' or '\\', got %s", quote(n.Stream))
+	if !IsStreamName(n.Stream) {
+		v.add("nats.stream", "want a JetStream stream name of letters, digits, '_' and '-', got %s", quote(n.Stream))
 	}
 	if n.Replicas < 1 || n.Replicas > 5 {
 		v.add("nats.replicas", "must be 1 to 5, got %d", n.Replicas)

@@ -19,7 +19,8 @@ func TestValidate(t *testing.T) {
 		{"start-time in the future", func(c *Config) { c.StartTime = time.Date(2999, 1, 1, 0, 0, 0, 0, time.UTC) },
 			[]string{"start-time: 2999-01-01T00:00:00Z is in the future"}},
 		{"timeout zero", func(c *Config) { c.Timeout = 0 }, []string{"timeout: must be positive, got 0s"}},
-		{"batch zero", func(c *Config) { c.Batch = 0 }, []string{"batch: must be at least 1, got 0"}},
+		{"batch zero", func(c *Config) { c.Batch = 0 }, []string{"batch: must be 1 to 10000 (the most Teleport answers in one page), got 0"}},
+		{"batch over Teleport's page", func(c *Config) { c.Batch = 10_001 }, []string{"batch: must be 1 to 10000 (the most Teleport answers in one page), got 10001"}},
 		{"window-size negative", func(c *Config) { c.WindowSize = -time.Hour }, []string{"window-size: must be positive, got -1h0m0s"}},
 		{"event types with spaces, commas or nothing", func(c *Config) {
 			c.Types = []string{"user.login", "user login"}
@@ -213,9 +214,11 @@ func TestValidate(t *testing.T) {
 		{"nats URL with a token", func(c *Config) { c.NATS.URL = "nats://s3cr3t@n1:4222" },
 			[]string{"nats.url: must not hold credentials in its URL (put credentials in nats.creds)"}},
 		{"nats stream names", func(c *Config) { c.NATS.Stream = "TELEPORT.EVENTS" },
-			[]string{`nats.stream: want a JetStream stream name without spaces, '.', '*', '>', '/' or '\', got "TELEPORT.EVENTS"`}},
+			[]string{`nats.stream: want a JetStream stream name of letters, digits, '_' and '-', got "TELEPORT.EVENTS"`}},
 		{"nats stream empty", func(c *Config) { c.NATS.Stream = "" },
-			[]string{`nats.stream: want a JetStream stream name without spaces, '.', '*', '>', '/' or '\', got ""`}},
+			[]string{`nats.stream: want a JetStream stream name of letters, digits, '_' and '-', got ""`}},
+		{"nats stream names with a colon", func(c *Config) { c.NATS.Stream = "EVENTS:1" },
+			[]string{`nats.stream: want a JetStream stream name of letters, digits, '_' and '-', got "EVENTS:1"`}},
 		{"nats replicas", func(c *Config) { c.NATS.Replicas = 6 }, []string{"nats.replicas: must be 1 to 5, got 6"}},
 		{"nats limits", func(c *Config) {
 			c.NATS.MaxAge = -time.Second
@@ -420,7 +423,7 @@ func TestValidateFor(t *testing.T) {
 		{"validation problems come first", ServiceAdmin, func(c *Config) {
 			c.Admin.TokensFile = tokens
 			c.Batch = 0
-		}, []string{"batch: must be at least 1, got 0"}},
+		}, []string{"batch: must be 1 to 10000 (the most Teleport answers in one page), got 0"}},
 		{"unknown service", Service("ingester"), func(c *Config) {},
 			[]string{`service: unknown service "ingester" (want ingest, shipper or admin)`}},
 	}

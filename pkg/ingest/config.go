@@ -14,9 +14,6 @@ import (
 // ErrInvalidConfig marks a Config that New refuses; the detail names the field.
 var ErrInvalidConfig = errors.New("ingest: invalid config")
 
-// maxBatch is the largest page Teleport answers (its EventsMaxIterationLimit).
-const maxBatch = 10_000
-
 // Config is what an Engine does. Start from DefaultConfig or FromConfig.
 type Config struct {
 	// Owner names this replica in leases and in the planner election: unique per process
@@ -128,8 +125,8 @@ func (c Config) Validate() error {
 	if c.Timeout <= 0 {
 		bad("timeout %v is not positive", c.Timeout)
 	}
-	if c.Batch < 1 || c.Batch > maxBatch {
-		bad("batch %d: want 1 to %d", c.Batch, maxBatch)
+	if c.Batch < 1 || c.Batch > config.MaxBatch {
+		bad("batch %d: want 1 to %d", c.Batch, config.MaxBatch)
 	}
 	if c.WindowSize < time.Millisecond {
 		bad("window size %v is under 1ms", c.WindowSize)

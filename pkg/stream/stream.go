@@ -25,10 +25,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/auditpipe/auditpipe/pkg/config"
 )
 
 // Subjects of the events stream.
@@ -122,16 +123,13 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// nameRE is what stream and bucket names may hold (object store buckets are the strictest).
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
-
 // Validate reports whether Ensure can use o (after defaults), wrapping ErrInvalidOptions.
 func (o Options) Validate() error {
 	o = o.withDefaults()
 	names := map[string]string{"Name": o.Name, "DLQ": o.DLQ, "Bucket": o.Bucket, "DLQBucket": o.DLQBucket}
 	seen := map[string]string{}
 	for field, name := range names {
-		if !nameRE.MatchString(name) {
+		if !config.IsStreamName(name) {
 			return fmt.Errorf("%w: %s %q: only letters, digits, '_' and '-'", ErrInvalidOptions, field, name)
 		}
 		if other, ok := seen[name]; ok {

@@ -34,7 +34,7 @@ func TestRun(t *testing.T) {
 		{
 			Name:  "every problem named by its key",
 			Given: []string{"--set", "batch=0", "--set", "nats.url=http://nats:4222", "--start-time", "2999-01-01T00:00:00Z"},
-			WantErr: []string{"invalid configuration:", "batch: must be at least 1", "nats.url: scheme must be",
+			WantErr: []string{"invalid configuration:", "batch: must be 1 to 10000", "nats.url: scheme must be",
 				"start-time: 2999-01-01T00:00:00Z is in the future", "teleport.identity: Teleport credentials are required"},
 		},
 		{Name: "unknown variable", Env: []string{"AUDITPIPE_BATCHES=5"}, WantErr: []string{"AUDITPIPE_BATCHES"}},

@@ -162,9 +162,14 @@ func writeJSONAtomic(path string, v any) error {
 	})
 }
 
-// writeFileAtomic writes path through a temporary file in the same directory and a rename, so
-// a reader polling for path never sees it partly written.
+// writeFileAtomic writes path, creating its directory if need be, through a temporary file in
+// the same directory and a rename, so a reader polling for path never sees it partly written.
 func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
+	// The manifest and the ready file may go inside --out, which the server creates only
+	// after the manifest is written.
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err

@@ -65,7 +65,7 @@ url = "http://nats:4222"
 			args: []string{"--config", broken},
 			code: 1,
 			stdout: []string{
-				"batch: must be at least 1",
+				"batch: must be 1 to 10000",
 				"nats.url: scheme must be nats, tls, ws or wss",
 				`teleport.addr: want host:port, got "teleport.example.com"`,
 				"forward.fluentd.url: scheme must be https",
@@ -79,7 +79,7 @@ url = "http://nats:4222"
 			name:   "one service's problems only",
 			args:   []string{"--config", broken, "--service", "admin"},
 			code:   1,
-			stdout: []string{"batch: must be at least 1", "admin.tokens-file: the admin API needs authentication"},
+			stdout: []string{"batch: must be 1 to 10000", "admin.tokens-file: the admin API needs authentication"},
 			hidden: []string{"session-url", "[admin]"},
 		},
 		{
@@ -87,7 +87,7 @@ url = "http://nats:4222"
 			args:    []string{"--config", valid},
 			env:     []string{"AUDITPIPE_BATCH=0", "AUDITPIPE_OWNER=pod-1", "AUDITPIPE_ADMIN_TOKEN=x"},
 			code:    1,
-			stdout:  []string{"batch: must be at least 1"},
+			stdout:  []string{"batch: must be 1 to 10000"},
 			stderrs: []string{"1 for ingest, shipper, admin"},
 		},
 		{
