@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 	"sync/atomic"
 
 	"github.com/auditpipe/auditpipe/pkg/adminapi"
@@ -27,32 +26,17 @@ type credential struct {
 // tokenSet is the parsed tokens file.
 type tokenSet []credential
 
-// parseTokens parses a tokens file: one "<scope> <token>" per line, scope read or admin,
-// separated by spaces or tabs; blank lines and lines starting with "#" are ignored. A token
-// may appear once. Errors name the file and the line, never the token.
+// parseTokens parses a tokens file (adminapi.ParseTokens) into credentials. Errors name the
+// file and the line, never the token.
 func parseTokens(name string, data []byte) (tokenSet, error) {
-	var set tokenSet
-	firstLine := map[[sha256.Size]byte]int{}
-	for i, line := range strings.Split(string(data), "\n") {
-		n := i + 1
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		fields := strings.Fields(line)
-		if len(fields) != 2 {
-			return nil, fmt.Errorf("admin: tokens file %s line %d: want \"<scope> <token>\" (%d fields)", name, n, len(fields))
-		}
-		scope := adminapi.Scope(fields[0])
-		if scope != adminapi.ScopeRead && scope != adminapi.ScopeAdmin {
-			return nil, fmt.Errorf("admin: tokens file %s line %d: the scope (first field) must be read or admin", name, n)
-		}
-		digest := sha256.Sum256([]byte(fields[1]))
-		if first, dup := firstLine[digest]; dup {
-			return nil, fmt.Errorf("admin: tokens file %s line %d: the token of line %d again", name, n, first)
-		}
-		firstLine[digest] = n
-		set = append(set, credential{digest: digest, scope: scope, who: tokenWho(digest)})
+	tokens, err := adminapi.ParseTokens(data)
+	if err != nil {
+		return nil, fmt.Errorf("admin: tokens file %s %w", name, err)
+	}
+	set := make(tokenSet, 0, len(tokens))
+	for _, t := range tokens {
+		digest := sha256.Sum256([]byte(t.Token))
+		set = append(set, credential{digest: digest, scope: t.Scope, who: tokenWho(digest)})
 	}
 	return set, nil
 }

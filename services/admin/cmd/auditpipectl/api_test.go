@@ -49,7 +49,9 @@ type apiEnv struct {
 	registry  *replicas.Registry
 	tokenFile string // holds adminToken
 	readFile  string // holds readToken
-	seq       uint64 // the last dead letter's original sequence
+	// serverTokens is the server's admin.tokens-file: readToken, then adminToken.
+	serverTokens string
+	seq          uint64 // the last dead letter's original sequence
 }
 
 // newAPIEnv starts Redis, NATS (with the streams) and the API; opts change the API's
@@ -80,7 +82,8 @@ func newAPIEnv(t *testing.T, opts ...func(*config.Config)) *apiEnv {
 		o(cfg)
 	}
 	e := &apiEnv{t: t, cfg: cfg, rdb: r.Client(t), js: js,
-		tokenFile: write("admin.token", adminToken+"\n"), readFile: write("read.token", readToken+"\n")}
+		tokenFile: write("admin.token", adminToken+"\n"), readFile: write("read.token", readToken+"\n"),
+		serverTokens: cfg.Admin.TokensFile}
 	if err := stream.Ensure(t.Context(), js, e.streamOptions()); err != nil {
 		t.Fatal(err)
 	}
@@ -254,6 +257,11 @@ func TestAuthFailures(t *testing.T) {
 	if st, err := e.client().Status(t.Context()); err != nil || st.Ingest.Paused {
 		t.Errorf("a forbidden pause paused ingest: %+v %v", st, err)
 	}
+
+	// The server's own tokens file works as --token-file (auditpipectl in the admin's
+	// container): its admin token may write.
+	ctl(t, e.env(), "--token-file", e.serverTokens, "pause").want(t, 0, []string{"ingest paused since"})
+	ctl(t, e.env(), "--token-file", e.serverTokens, "resume").want(t, 0, []string{"ingest resumed"})
 
 	// The token from the environment works too.
 	ctl(t, append(e.env(), "AUDITPIPE_ADMIN_TOKEN="+adminToken), "pause").want(t, 0, []string{"ingest paused since"})

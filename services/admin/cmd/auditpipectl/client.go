@@ -22,7 +22,7 @@ const defaultServer = "http://127.0.0.1:8080"
 // globals are the flags of every verb that calls the admin API.
 type globals struct {
 	Server    string        `help:"The admin API's URL (default: $AUDITPIPE_ADMIN_URL, else http://127.0.0.1:8080)." placeholder:"URL"`
-	TokenFile string        `name:"token-file" help:"A file holding the bearer token, alone on one line (default: the token in $AUDITPIPE_ADMIN_TOKEN)." placeholder:"FILE" type:"path"`
+	TokenFile string        `name:"token-file" help:"A file holding the bearer token alone, or the server's tokens file (its first admin token is used) (default: the token in $AUDITPIPE_ADMIN_TOKEN)." placeholder:"FILE" type:"path"`
 	CA        string        `name:"ca" help:"CA certificate (PEM) that signs the API's certificate, for https (default: the system's roots)." placeholder:"FILE" type:"path"`
 	Cert      string        `name:"cert" help:"Client certificate (PEM), for an API that authenticates client certificates (admin.tls.client-ca); with --key." placeholder:"FILE" type:"path"`
 	Key       string        `name:"key" help:"The client certificate's private key (PEM)." placeholder:"FILE" type:"path"`
@@ -54,8 +54,11 @@ func (a *app) client() (*adminapi.Client, error) {
 	return adminapi.NewClient(server, token, opts...)
 }
 
-// token returns the bearer token: the content of --token-file, else AUDITPIPE_ADMIN_TOKEN,
-// else none. Errors never show the token.
+// token returns the bearer token: from --token-file, else AUDITPIPE_ADMIN_TOKEN, else none.
+// The file holds the token alone, or is the server's admin.tokens-file ("<scope> <token>"
+// lines), of which the first admin token is used, else the first read token — so that
+// auditpipectl inside the admin's container can use the file the server reads. Errors never
+// show the token.
 func (a *app) token() (string, error) {
 	if a.globals.TokenFile == "" {
 		tok := strings.TrimSpace(a.env[config.EnvAdminToken])
@@ -73,11 +76,22 @@ func (a *app) token() (string, error) {
 	switch {
 	case tok == "":
 		return "", fmt.Errorf("--token-file %s is empty", path)
-	case strings.ContainsAny(tok, " \t\r\n"):
-		return "", fmt.Errorf("--token-file %s: want the token alone on one line "+
-			"(the server's admin.tokens-file has \"<scope> <token>\" lines; this file holds only the token)", path)
+	case !strings.ContainsAny(tok, " \t\r\n"):
+		return tok, nil
 	}
-	return tok, nil
+	tokens, err := adminapi.ParseTokens(data)
+	if err != nil {
+		return "", fmt.Errorf("--token-file %s: want the token alone on one line, or \"<scope> <token>\" lines "+
+			"as in the server's admin.tokens-file: %w", path, err)
+	}
+	for _, scope := range []adminapi.Scope{adminapi.ScopeAdmin, adminapi.ScopeRead} {
+		for _, t := range tokens {
+			if t.Scope == scope {
+				return t.Token, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("--token-file %s holds no token", path)
 }
 
 // tlsConfig is the TLS setup of --ca, --cert and --key: nil when none is given.

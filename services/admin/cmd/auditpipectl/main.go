@@ -2,7 +2,7 @@
 // checks configuration files (validate-config), and drives the admin API of auditpipe-admin:
 // status, replays, start-time resets, pausing ingest, and the dead-letter queue.
 //
-//	auditpipectl configure ./auditpipe-config teleport.example.com:443 --dns-names fluentd.example.com
+//	auditpipectl configure ./auditpipe-config teleport.example.com:443 --cn fluentd.example.com
 //	auditpipectl --token-file admin.token status
 //	auditpipectl replay --from -72h --to now --wait
 //

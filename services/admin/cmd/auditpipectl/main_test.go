@@ -132,7 +132,12 @@ func TestToken(t *testing.T) {
 		{name: "environment", env: []string{"AUDITPIPE_ADMIN_TOKEN= tok-env \n"}, want: "tok-env"},
 		{name: "file wins over the environment", tokenFile: write("t1", "tok-file\n"), env: []string{"AUDITPIPE_ADMIN_TOKEN=tok-env"}, want: "tok-file"},
 		{name: "empty file", tokenFile: write("t2", "\n"), wantErr: "is empty"},
-		{name: "a tokens-file line", tokenFile: write("t3", "admin tok-secret-x\n"), wantErr: "want the token alone on one line"},
+		// The server's tokens file: its first admin token, else its first read token.
+		{name: "the server's tokens file", tokenFile: write("t3", "# ops\nread tok-r1\nadmin tok-a1\nadmin tok-a2\n"), want: "tok-a1"},
+		{name: "the server's tokens file, read tokens only", tokenFile: write("t4", "read tok-r1\n\nread tok-r2\n"), want: "tok-r1"},
+		{name: "a tokens file with comments only", tokenFile: write("t5", "# no token yet\n# read ...\n"), wantErr: "holds no token"},
+		{name: "neither a token nor a tokens file", tokenFile: write("t6", "admin tok-secret-x extra\n"), wantErr: "line 1: want \"<scope> <token>\" (3 fields)"},
+		{name: "a bad scope", tokenFile: write("t7", "root tok-secret-x\n"), wantErr: "line 1: the scope (first field) must be read or admin"},
 		{name: "missing file", tokenFile: filepath.Join(dir, "nope"), wantErr: "--token-file: open"},
 		{name: "environment with spaces", env: []string{"AUDITPIPE_ADMIN_TOKEN=admin tok-secret-x"}, wantErr: "AUDITPIPE_ADMIN_TOKEN: want the token alone"},
 	}
