@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 
@@ -47,7 +49,33 @@ func NATS(cfg config.NATS, name string, logger *slog.Logger) (*nats.Conn, error)
 	if err != nil {
 		return nil, fmt.Errorf("nats: connect to %s: %w", cfg.URL, err)
 	}
+	if v := nc.ConnectedServerVersion(); !natsServerAtLeast(v, minNATSServer) {
+		url := nc.ConnectedUrlRedacted()
+		nc.Close()
+		return nil, fmt.Errorf("nats: %s runs nats-server %s; auditpipe needs %d.%d or later "+
+			"(its consumers filter on several subjects)", url, v, minNATSServer[0], minNATSServer[1])
+	}
 	return nc, nil
+}
+
+// minNATSServer is the oldest nats-server release auditpipe works with (major, minor): 2.10
+// brought consumers with several filter subjects, which the shipper's consumers are.
+var minNATSServer = [2]int{2, 10}
+
+// natsServerAtLeast reports whether the server version v ("2.10.4", "2.11.0-RC.1") is at least
+// major.minor min. A version that does not parse passes: a server with an unusual version
+// string is given the benefit of the doubt, and JetStream's own errors still apply.
+func natsServerAtLeast(v string, min [2]int) bool {
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return true
+	}
+	major, err1 := strconv.Atoi(parts[0])
+	minor, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil {
+		return true
+	}
+	return major > min[0] || major == min[0] && minor >= min[1]
 }
 
 // NATSConnected is a readiness check (health.Check) of nc: nil while connected, else an error

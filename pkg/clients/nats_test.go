@@ -61,3 +61,27 @@ func TestNATSConnected(t *testing.T) {
 		t.Fatalf("after the server stopped: %v, want the connection's state", err)
 	}
 }
+
+func TestNATSServerAtLeast(t *testing.T) {
+	tests := []struct {
+		given string
+		want  bool
+	}{
+		{"2.10.0", true},
+		{"2.10.24", true},
+		{"2.12.1", true},
+		{"2.11.0-RC.1", true},
+		{"3.0.0", true},
+		{"2.9.10", false},
+		{"2.2.6", false},
+		{"1.4.1", false},
+		{"", true},      // no version given: JetStream's own errors still apply
+		{"dev", true},   // unparsable: the same
+		{"2.x.0", true}, // the same
+	}
+	for _, tt := range tests {
+		if got := natsServerAtLeast(tt.given, minNATSServer); got != tt.want {
+			t.Errorf("natsServerAtLeast(%q) = %t, want %t", tt.given, got, tt.want)
+		}
+	}
+}
