@@ -31,6 +31,9 @@ type worker struct {
 	dlq        *stream.DLQ
 	bodies     *stream.BodyReader
 	batchBytes int
+	// consumerGone is set while the consumer was deleted and creating it again has not
+	// succeeded yet. Only the goroutine of run (fetch) touches it.
+	consumerGone bool
 
 	running      atomic.Bool
 	delivered    atomic.Uint64
@@ -143,8 +146,12 @@ func (w *worker) run(parent context.Context) error {
 }
 
 // fetch pulls one batch: up to the target's batch of messages and w.batchBytes bytes, or what
-// came within the linger. A deleted consumer (an operator's doing) is created again.
+// came within the linger. A deleted consumer (an operator's doing) is created again, before
+// any pull, until that succeeds.
 func (w *worker) fetch(ctx context.Context) ([]jetstream.Msg, error) {
+	if w.consumerGone {
+		return nil, w.recreateConsumer(ctx)
+	}
 	mb, err := w.currentConsumer().Fetch(w.target.Batch, jetstream.FetchMaxWait(w.e.cfg.Linger), jetstream.FetchMaxBytes(w.batchBytes))
 	if err == nil {
 		var msgs []jetstream.Msg
@@ -158,16 +165,29 @@ func (w *worker) fetch(ctx context.Context) ([]jetstream.Msg, error) {
 	}
 	if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
 		w.log.Warn("the consumer is gone; creating it again", "consumer", stream.ConsumerName(w.name))
-		c, ensureErr := w.e.ensureConsumer(ctx, w.target)
-		if ensureErr != nil {
+		if ensureErr := w.recreateConsumer(ctx); ensureErr != nil {
 			return nil, errors.Join(err, ensureErr)
 		}
-		w.mu.Lock()
-		w.consumer = c
-		w.mu.Unlock()
 		return nil, nil
 	}
 	return nil, err
+}
+
+// recreateConsumer creates the deleted consumer again and pulls from the new one from then
+// on. When that fails (the server may still be deleting the old one: "consumer does not
+// exist"), the next fetch tries again first: pulls from the old handle would only find no
+// responders, never the deletion again.
+func (w *worker) recreateConsumer(ctx context.Context) error {
+	c, err := w.e.ensureConsumer(ctx, w.target)
+	if err != nil {
+		w.consumerGone = true
+		return err
+	}
+	w.mu.Lock()
+	w.consumer = c
+	w.mu.Unlock()
+	w.consumerGone = false
+	return nil
 }
 
 // sleep waits d or until ctx ends; it reports whether the whole wait passed.

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/auditpipe/auditpipe/pkg/event"
 	"github.com/auditpipe/auditpipe/pkg/shipper"
 	"github.com/auditpipe/auditpipe/pkg/sink"
@@ -263,6 +265,50 @@ func TestConsumerDeleted(t *testing.T) {
 	if err := e.js.DeleteConsumer(testCtx(t), stream.DefaultName, stream.ConsumerName("fluentd")); err != nil {
 		t.Fatalf("DeleteConsumer: %v", err)
 	}
+	more := auditEvents(10, 10)
+	e.publish(t, more)
+	// The new consumer starts at the oldest event again: the first ten come twice.
+	eventually(t, 20*time.Second, "the later events delivered", func() bool { return peer.Accepted() >= 2*len(first)+len(more) })
+	checkEvery(t, append(first, more...), uids(t, peer.Received()))
+}
+
+// recreateFails is a JetStream whose consumer creations fail while failing is set, as
+// CreateOrUpdateConsumer does ("consumer does not exist") while the server is still deleting
+// the consumer an operator deleted.
+type recreateFails struct {
+	jetstream.JetStream
+	failing  atomic.Bool
+	refusals atomic.Int64
+}
+
+func (j *recreateFails) CreateOrUpdateConsumer(ctx context.Context, s string, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error) {
+	if j.failing.Load() {
+		j.refusals.Add(1)
+		return nil, jetstream.ErrConsumerDoesNotExist
+	}
+	return j.JetStream.CreateOrUpdateConsumer(ctx, s, cfg)
+}
+
+// TestConsumerDeletedRecreateFails: when creating the deleted consumer again fails at first,
+// the replica keeps trying (pulls from the deleted consumer's handle find no responders, never
+// the deletion again) and ships once it succeeds. It was a CI-load flake of
+// TestConsumerDeleted: the server refused the first re-creation, and the sink stalled.
+func TestConsumerDeletedRecreateFails(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	peer := fluentdtest.New(t)
+	first := auditEvents(0, 10)
+	e.publish(t, first)
+	js := &recreateFails{JetStream: connect(t, e.nats)}
+	startOn(t, js, testConfig(), shipper.Target{Sink: fluentdSink(t, peer.Config()), Batch: 100})
+	eventually(t, 10*time.Second, "the first events delivered", func() bool { return peer.Accepted() >= len(first) })
+
+	js.failing.Store(true)
+	if err := e.js.DeleteConsumer(testCtx(t), stream.DefaultName, stream.ConsumerName("fluentd")); err != nil {
+		t.Fatalf("DeleteConsumer: %v", err)
+	}
+	eventually(t, 10*time.Second, "two refused re-creations", func() bool { return js.refusals.Load() >= 2 })
+	js.failing.Store(false)
 	more := auditEvents(10, 10)
 	e.publish(t, more)
 	// The new consumer starts at the oldest event again: the first ten come twice.
