@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptrace"
 	"sync"
@@ -102,10 +103,13 @@ func (s *Sink) attempt(ctx context.Context, target string, payload []byte, encod
 	return answer{status: resp.StatusCode, reused: reused, result: outcome(resp, excerpt)}
 }
 
-// closedConnection reports whether err says the peer closed or reset the connection.
+// closedConnection reports whether err says the peer closed or reset the connection. That
+// includes net.ErrClosed ("use of closed network connection"): when the peer's close (or TLS
+// alert) reaches net/http's read loop first, the loop closes the connection and the request's
+// write fails on it, and that error is the one returned.
 func closedConnection(err error) bool {
 	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)
 }
 
 // gzipWriters keeps gzip writers between requests: each holds about 800 KiB of state.
