@@ -328,6 +328,20 @@ func (e *env) exactlyOnce(t testing.TB, want streamcheck.Want) {
 
 func head(ids []string) []string { return ids[:min(len(ids), 5)] }
 
+// eventually polls cond every 20 ms until it holds, failing the test after limit with what
+// and the result of describe (when set).
+func eventually(t testing.TB, limit time.Duration, what string, cond func() bool, describe func() string) {
+	t.Helper()
+	for deadline := time.Now().Add(limit); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			if describe != nil {
+				what += ": " + describe()
+			}
+			t.Fatalf("not within %v: %s", limit, what)
+		}
+	}
+}
+
 // recent returns a log range of days whole days ending an hour ago, to the minute.
 func recent(days int) (from, to time.Time) {
 	to = time.Now().UTC().Add(-time.Hour).Truncate(time.Minute)

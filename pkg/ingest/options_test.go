@@ -169,7 +169,17 @@ func TestPause(t *testing.T) {
 	cfg := e.config("p", from)
 	cfg.Batch = 100
 	r := e.start(cfg, newSimSource(log))
-	time.Sleep(time.Second)
+	// The planner plans while paused; how soon depends on the machine: wait for the windows,
+	// then give the workers five polls in which they must claim none.
+	var counts window.Counts
+	eventually(t, 30*time.Second, "windows planned while paused", func() bool {
+		var err error
+		if counts, err = store.EpochCounts(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		return counts.Pending > 0
+	}, func() string { return fmt.Sprintf("windows %+v", counts) })
+	time.Sleep(5 * cfg.Timeout)
 	if n := e.streamCount(ctx); n != 0 {
 		t.Fatalf("paused from the start, yet the stream holds %d messages", n)
 	}

@@ -37,6 +37,10 @@ const stopTimeout = 5 * time.Second
 // ErrNotInstalled: redis-server is not on PATH.
 var ErrNotInstalled = errors.New("redis-server is not on PATH")
 
+// ErrPortTaken: another Redis answers on the port chosen for a server, which another process
+// bound first; the server started on it exits.
+var ErrPortTaken = errors.New("another redis-server took the port")
+
 // Server is a running redis-server started by Start.
 type Server struct {
 	// Addr is 127.0.0.1:port.
@@ -71,9 +75,9 @@ func Start(dir string) (*Server, error) {
 
 // StartPath runs the redis-server at path on a free port of 127.0.0.1, without persistence
 // (no RDB snapshots, no AOF), with dir as its working directory and log directory, and waits
-// until it answers PING (ReadyTimeout). Another process may take the free port between the
-// choice and the server's bind: it tries five ports before giving up. The error of a server
-// that did not come up quotes the end of its log.
+// until it answers (ReadyTimeout) as the process started here (ProcessID). Another process may
+// take the free port between the choice and the server's bind: it tries five ports before
+// giving up. The error of a server that did not come up quotes the end of its log.
 //
 // The server runs in a process group of its own, so that a Ctrl-C in the terminal reaches the
 // caller, which stops it in its own time with Stop; on Linux it is also killed when the
@@ -121,7 +125,12 @@ func (s *Server) waitReady() error {
 			return fmt.Errorf("redis-server exited: %v", s.exitErr)
 		default:
 		}
-		if Ping(context.Background(), s.Addr) == nil {
+		// The port was free when chosen; another redis-server (a parallel test's) may have
+		// bound it since, and this one exits. Only the process started here will do.
+		if pid, err := ProcessID(context.Background(), s.Addr, ""); err == nil {
+			if pid != s.cmd.Process.Pid {
+				return fmt.Errorf("%w: process %d answers on %s, not %d", ErrPortTaken, pid, s.Addr, s.cmd.Process.Pid)
+			}
 			return nil
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -149,6 +158,26 @@ func (s *Server) Kill() {
 		_ = s.cmd.Process.Kill()
 		<-s.exited
 	})
+}
+
+// ProcessID returns the process id of the Redis that answers at addr (INFO server's
+// process_id), authenticated with password when it is not empty, within a second, without
+// retries. A server started on a port chosen free is the one answering only if the ids match.
+func ProcessID(ctx context.Context, addr, password string) (int, error) {
+	c := redis.NewClient(&redis.Options{Addr: addr, Password: password, MaxRetries: -1, DialTimeout: time.Second})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	info, err := c.Info(ctx, "server").Result()
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "process_id:"); ok {
+			return strconv.Atoi(v)
+		}
+	}
+	return 0, fmt.Errorf("redisserver: INFO server from %s has no process_id", addr)
 }
 
 // Ping checks that the Redis at addr answers PING within a second, without retries.

@@ -61,7 +61,12 @@ func TestRejectedToDLQ(t *testing.T) {
 	if n := peer.Accepted(); n != 0 {
 		t.Errorf("Fluentd accepted %d rejected events later; want none", n)
 	}
-	if got := r.metric(t, "auditpipe_shipper_dead_letters_total", "sink", "fluentd", "reason", "rejected"); got != float64(len(events)) {
+	// The metric counts a dead letter just after its term: poll, then check it exactly.
+	rejected := func() float64 {
+		return r.metric(t, "auditpipe_shipper_dead_letters_total", "sink", "fluentd", "reason", "rejected")
+	}
+	eventually(t, 10*time.Second, "every dead letter counted", func() bool { return rejected() >= float64(len(events)) })
+	if got := rejected(); got != float64(len(events)) {
 		t.Errorf("dead_letters_total{reason=rejected} = %v; want %d", got, len(events))
 	}
 }
@@ -94,7 +99,11 @@ func TestUndecodableToDLQ(t *testing.T) {
 		}
 	}
 	eventually(t, 10*time.Second, "the good event delivered", func() bool { return peer.Accepted() == 1 })
-	if got := r.metric(t, "auditpipe_shipper_dead_letters_total", "sink", "fluentd", "reason", "undecodable"); got != 2 {
+	undecodable := func() float64 {
+		return r.metric(t, "auditpipe_shipper_dead_letters_total", "sink", "fluentd", "reason", "undecodable")
+	}
+	eventually(t, 10*time.Second, "both dead letters counted", func() bool { return undecodable() >= 2 })
+	if got := undecodable(); got != 2 {
 		t.Errorf("dead_letters_total{reason=undecodable} = %v; want 2", got)
 	}
 }

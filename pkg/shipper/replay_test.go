@@ -83,6 +83,15 @@ func TestReplayForOtherSinks(t *testing.T) {
 		fluentd: append(append([]event.Event{}, ordinary...), forAll...),
 		datadog: append(append(append([]event.Event{}, ordinary...), forDatadog...), forAll...),
 	}
+	// A consumer drains when JetStream has the acks; the replica counts the acked events (in
+	// Status and the skipped metric) only once its acks have returned, a moment later. Wait
+	// for the counts to cover every event, then check them exactly: none may be counted twice.
+	eventually(t, 10*time.Second, "the replicas counted every event they acked", func() bool {
+		f, d := rf.engine.Status()[0], rd.engine.Status()[0]
+		return f.Delivered+f.Skipped >= uint64(len(want[fluentd])+len(forDatadog)) &&
+			d.Delivered+d.Skipped >= uint64(len(want[datadog])) &&
+			rf.metric(t, "auditpipe_shipper_skipped_total", "sink", "fluentd", "reason", "replay_other_sink") >= float64(len(forDatadog))
+	})
 	for rec, events := range want {
 		got := rec.received()
 		if dups := checkEvery(t, events, got); dups > 0 {

@@ -291,7 +291,13 @@ func TestPublishPageWaitsForTheStream(t *testing.T) {
 		res, err = p.PublishPage(ctx, auditPage(t, "u", 100, 10), event.Replay{})
 		done <- err
 	}()
-	time.Sleep(time.Second) // no stream: every publish finds no responders
+	// No stream: every publish of the first attempt finds no responders. Once that attempt
+	// has failed (its backoff wait notified), the next sends all 100 again.
+	for deadline := time.Now().Add(30 * time.Second); notified.Load() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no backoff wait within 30s of publishing to no stream")
+		}
+	}
 	if err := stream.Ensure(ctx, e.js, stream.Options{}); err != nil {
 		t.Fatal(err)
 	}

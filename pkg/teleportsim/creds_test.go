@@ -131,7 +131,9 @@ func TestServerCertificate(t *testing.T) {
 // replaced with a new certificate, DynamicIdentityFileCreds.Reload picks it up, and new
 // connections succeed after the old certificate has expired, while the old file is refused.
 func TestReissueIdentity(t *testing.T) {
-	s := startSim(t, ServerConfig{Log: simLog(t, 10, Options{}), IdentityTTL: 2 * time.Second})
+	// A certificate's NotAfter is whole seconds: a 3 s lifetime is 2 to 3 s from the issue,
+	// which the first Ping must fit in on a loaded machine (2 s left as little as 1 s).
+	s := startSim(t, ServerConfig{Log: simLog(t, 10, Options{}), IdentityTTL: 3 * time.Second})
 	path := s.Credentials().Identity
 	oldFile := filepath.Join(t.TempDir(), "old-identity")
 	raw, err := os.ReadFile(path)

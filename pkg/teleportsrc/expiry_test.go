@@ -39,7 +39,10 @@ func TestExpiryWarning(t *testing.T) {
 // TestExpired: a certificate that expires while the Client runs is reported by Expired, Ready
 // and the log; New refuses one that has already expired.
 func TestExpired(t *testing.T) {
-	s := startSim(t, teleportsim.ServerConfig{Log: simLog(t, 10, teleportsim.Options{}), IdentityTTL: 2 * time.Second})
+	// A certificate's NotAfter is whole seconds: a 3 s lifetime is 2 to 3 s from the issue,
+	// which the simulator's start and New must fit in on a loaded machine (they take 0.1 to
+	// 0.3 s there; 2 s left as little as 1 s).
+	s := startSim(t, teleportsim.ServerConfig{Log: simLog(t, 10, teleportsim.Options{}), IdentityTTL: 3 * time.Second})
 	log, logs := newLogger()
 	c := newClient(t, identityConfig(s, false), teleportsrc.WithLogger(log))
 	if c.Expired() {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/auditpipe/auditpipe/pkg/redisserver"
 )
 
 // Redis Sentinel and Redis Cluster for tests that need the real thing: both are redis-server
@@ -182,9 +184,10 @@ func redisArgs(port int, dir string) []string {
 }
 
 // startRedisProc runs path (redis-server) with the arguments args gives for a free port and a
-// temporary directory, plus --logfile, and waits until it answers PING, authenticated with
-// password when it is not empty. Another process may take the port before redis-server binds
-// it: it tries five. It kills the process at cleanup.
+// temporary directory, plus --logfile, and waits until it answers, authenticated with password
+// when it is not empty, as the process started here (redisserver.ProcessID). Another process
+// may take the port before redis-server binds it: it tries five. It kills the process at
+// cleanup.
 func startRedisProc(t testing.TB, path, password string, args func(port int, dir string) []string) (string, error) {
 	t.Helper()
 	dir := t.TempDir()
@@ -211,11 +214,13 @@ func startRedisProc(t testing.TB, path, password string, args func(port int, dir
 				return fmt.Errorf("%w: redis-server exited: %v", errStop, err)
 			default:
 			}
-			c := redis.NewClient(&redis.Options{Addr: addr, Password: password, MaxRetries: -1, DialTimeout: time.Second})
-			defer c.Close()
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			defer cancel()
-			return c.Ping(ctx).Err()
+			// Another redis-server (a parallel test's) may have bound the port first, this
+			// one exiting: only the process started here will do.
+			pid, err := redisserver.ProcessID(context.Background(), addr, password)
+			if err == nil && pid != cmd.Process.Pid {
+				return fmt.Errorf("%w: %w: process %d answers on %s, not %d", errStop, redisserver.ErrPortTaken, pid, addr, cmd.Process.Pid)
+			}
+			return err
 		})
 		if err != nil {
 			_ = cmd.Process.Kill()

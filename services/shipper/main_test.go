@@ -125,10 +125,18 @@ listen = "127.0.0.1:0"
 	if strings.Contains(ready, "redis") {
 		t.Errorf("/readyz = %s; want no redis check without the lock sink", ready)
 	}
-	metrics := get(t, "http://"+addr+"/metrics")
+	// The peers count an event when they accept it; the shipper counts it once the answer is
+	// back and the event acked, a moment later.
+	delivered := []string{
+		`auditpipe_shipper_delivered_total{sink="fluentd",type="user.login"} 20` + "\n",
+		`auditpipe_shipper_delivered_total{sink="datadog",type="user.login"} 20` + "\n",
+	}
+	var metrics string
+	sh.WaitFor(t, 20*time.Second, "the deliveries counted in /metrics", func() bool {
+		metrics = get(t, "http://"+addr+"/metrics")
+		return strings.Contains(metrics, delivered[0]) && strings.Contains(metrics, delivered[1])
+	})
 	for _, want := range []string{
-		`auditpipe_shipper_delivered_total{sink="fluentd",type="user.login"} 20`,
-		`auditpipe_shipper_delivered_total{sink="datadog",type="user.login"} 20`,
 		`auditpipe_sink_http_requests_total{code="202",sink="datadog"}`,
 		`auditpipe_sink_http_requests_total{code="200",sink="fluentd"}`,
 	} {
